@@ -1,0 +1,90 @@
+"""Opening and emitting wide events: the one place where keep/drop is decided.
+
+`event_emit` closes the event, asks the sampler under the current policy,
+stamps the `sampling` fields and writes one JSON line to the `wide_events`
+logger. It never raises: a broken sink costs the event, not the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from logging_policy.events import WideEvent
+from logging_policy.metadata import static_fields
+from logging_policy.policy import policy_current
+from logging_policy.sampling import decide
+
+logger = logging.getLogger("wide_events")
+_internal = logging.getLogger("logging_policy")
+
+# Kept whole when an event is too large to write; everything else is dropped.
+_CORE_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "success", "duration_ms",
+                "service", "deployment", "http", "error", "sampling", "vehicle", "feature_flags")
+
+
+def event_open(*, operation: str, kind: str, request_id: str | None = None,
+               trace_id: str | None = None) -> WideEvent:
+    event = WideEvent(operation=operation, kind=kind, request_id=request_id, trace_id=trace_id)
+    event.data.update(static_fields())
+    return event
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    """One JSON line; any value type serializes (unknown ones through str())."""
+    line = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    limit = settings.WIDE_EVENTS_MAX_BYTES
+    if len(line) <= limit:
+        return line
+    core = {k: data[k] for k in _CORE_FIELDS if k in data}
+    core["truncated"] = True
+    core["original_size_bytes"] = len(line)
+    return orjson.dumps(core, default=str, option=orjson.OPT_NON_STR_KEYS)[:limit]
+
+
+def event_emit(event: WideEvent) -> bool:
+    """Decide, stamp and write `event` once. Returns whether it was written."""
+    try:
+        data = event.close()
+        if data is None:
+            return False
+        policy = policy_current()
+        decision = decide(policy, data)
+        sampling: dict[str, Any] = {
+            "reason": decision.reason,
+            "rate": decision.rate,
+            "sample_rate": decision.sample_rate,
+            "policy_version": policy.version,
+        }
+        if policy.dry_run:
+            sampling["dry_run"] = True
+            sampling["would_keep"] = decision.would_keep
+        data["sampling"] = sampling
+        if not decision.keep:
+            return False
+        logger.info(serialize(data).decode())
+        return True
+    except Exception:  # noqa: BLE001 - the event must never break the work it describes
+        _internal.exception("wide event could not be emitted")
+        return False
+
+
+class _Quiet:
+    """Handler mix-in: a failing sink drops the record instead of printing tracebacks per event."""
+
+    failures = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's API
+        type(self).failures += 1
+
+
+class SafeStreamHandler(_Quiet, logging.StreamHandler):
+    pass
+
+
+class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
+    """Reopens the file when logrotate moves it."""

@@ -1,0 +1,198 @@
+"""WideEvent: one context-rich event per request or task, enriched as the work runs.
+
+Code anywhere on a request or task reaches the open event through
+`current_event()`; outside of one it gets a no-op stand-in, so services never
+need to check. The event is emitted once, by whoever opened it (the middleware
+or the task hooks), through `logging_policy.emit.event_emit`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
+
+_current: contextvars.ContextVar[WideEvent | None] = contextvars.ContextVar("wide_event", default=None)
+
+
+def new_trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class WideEvent:
+    """A mutable event: nested namespaces of plain values, timers and one error."""
+
+    __slots__ = ("data", "_started", "_emitted", "_db_queries", "_db_ms")
+
+    def __init__(self, *, operation: str, kind: str, request_id: str | None = None,
+                 trace_id: str | None = None) -> None:
+        self._started = time.perf_counter()
+        self._emitted = False
+        self.data: dict[str, Any] = {
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "operation": operation,
+            "kind": kind,
+            "request_id": request_id or new_request_id(),
+            "trace_id": trace_id or new_trace_id(),
+            "success": True,
+            "timings_ms": {},
+            "business": {},
+        }
+
+    # --- enrichment ---------------------------------------------------------
+    @property
+    def trace_id(self) -> str:
+        return self.data["trace_id"]
+
+    @property
+    def request_id(self) -> str:
+        return self.data["request_id"]
+
+    @property
+    def operation(self) -> str:
+        return self.data["operation"]
+
+    @operation.setter
+    def operation(self, value: str) -> None:
+        self.data["operation"] = value
+
+    def set(self, namespace: str, **fields: Any) -> None:
+        """Merge `fields` into the namespace object `namespace` (created on first use)."""
+        ns = self.data.setdefault(namespace, {})
+        ns.update(fields)
+
+    def get(self, namespace: str, key: str, default: Any = None) -> Any:
+        ns = self.data.get(namespace)
+        return ns.get(key, default) if isinstance(ns, dict) else default
+
+    def append(self, namespace: str, key: str, value: Any, limit: int = 50) -> None:
+        """Append to the list at `namespace.key` (bounded, so an event cannot grow without end)."""
+        items = self.data.setdefault(namespace, {}).setdefault(key, [])
+        if len(items) < limit:
+            items.append(value)
+
+    def fact(self, name: str, value: Any = True) -> None:
+        """Record a business fact (`trip_created`, `gas_mode_entered`, ...)."""
+        self.data["business"][name] = value
+
+    @contextmanager
+    def timer(self, name: str) -> Iterator[None]:
+        """Add the block's wall time to `timings_ms.<name>` (accumulating across uses)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000.0
+            timings = self.data["timings_ms"]
+            timings[name] = round(timings.get(name, 0.0) + elapsed, 3)
+
+    def add_error(self, error: ErrorCode | BaseException | str, message: str | None = None) -> ErrorCode:
+        """Mark the event failed with a structured error; the first error wins the `error` slot."""
+        if isinstance(error, BaseException):
+            code = classify_exception(error)
+            if message is None:
+                message = error.message if isinstance(error, CodedError) else f"{type(error).__name__}: {error}"
+            err_type = type(error).__name__
+        else:
+            code = error_code(error) if isinstance(error, str) else error
+            err_type = None
+        self.data["success"] = False
+        if "error" not in self.data:
+            self.data["error"] = {
+                "code": code.code,
+                "name": code.name,
+                "category": str(code.category),
+                "severity": str(code.severity),
+                "alert": code.alert,
+                "retriable": code.retriable,
+                "message": (message or code.description)[:500],
+            }
+            if err_type:
+                self.data["error"]["type"] = err_type
+        return code
+
+    def note_warning(self, code: str, message: str) -> None:
+        """A degradation that did not fail the work (cache down, task not queued)."""
+        warnings: list[dict[str, str]] = self.data.setdefault("warnings", [])
+        if len(warnings) < 20:
+            warnings.append({"code": code, "message": message[:300]})
+
+    def record_query(self, duration_ms: float) -> None:
+        db = self.data.setdefault("db", {"queries": 0, "time_ms": 0.0})
+        db["queries"] += 1
+        db["time_ms"] = round(db["time_ms"] + duration_ms, 3)
+
+    # --- closing ----------------------------------------------------------
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self._started) * 1000.0
+
+    def close(self) -> dict[str, Any] | None:
+        """Stamp the duration and hand the data out exactly once (None on later calls)."""
+        if self._emitted:
+            return None
+        self._emitted = True
+        self.data["duration_ms"] = round(self.elapsed_ms(), 3)
+        return self.data
+
+
+class _NullEvent:
+    """Stand-in outside any request or task: every call is accepted and ignored."""
+
+    trace_id = ""
+    request_id = ""
+    operation = ""
+
+    def set(self, namespace: str, **fields: Any) -> None:
+        pass
+
+    def get(self, namespace: str, key: str, default: Any = None) -> Any:
+        return default
+
+    def append(self, namespace: str, key: str, value: Any, limit: int = 50) -> None:
+        pass
+
+    def fact(self, name: str, value: Any = True) -> None:
+        pass
+
+    @contextmanager
+    def timer(self, name: str) -> Iterator[None]:
+        yield
+
+    def add_error(self, error: ErrorCode | BaseException | str, message: str | None = None) -> ErrorCode:
+        if isinstance(error, BaseException):
+            return classify_exception(error)
+        return error_code(error) if isinstance(error, str) else error
+
+    def note_warning(self, code: str, message: str) -> None:
+        pass
+
+    def record_query(self, duration_ms: float) -> None:
+        pass
+
+
+NULL_EVENT = _NullEvent()
+
+
+def current_event() -> WideEvent | _NullEvent:
+    """The event of the running request or task, or a no-op stand-in."""
+    return _current.get() or NULL_EVENT
+
+
+@contextmanager
+def event_bound(event: WideEvent) -> Iterator[WideEvent]:
+    """Make `event` the current one for the block; always restores the previous one."""
+    token = _current.set(event)
+    try:
+        yield event
+    finally:
+        _current.reset(token)

@@ -1,0 +1,46 @@
+"""Service and deployment metadata: computed once per process, stamped on every event."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+
+_PROCESS_STARTED = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@cache
+def _static_fields() -> dict[str, dict[str, Any]]:
+    return {
+        "service": {
+            "name": settings.SERVICE_NAME,
+            "version": settings.APP_VERSION,
+            "instance_id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        },
+        "deployment": {
+            "id": settings.DEPLOYMENT_ID,
+            "environment": settings.ENVIRONMENT,
+            "region": settings.REGION,
+            "deployed_at": settings.DEPLOYMENT_TIMESTAMP or _PROCESS_STARTED,
+        },
+        "feature_flags": dict(settings.FEATURE_FLAGS),
+    }
+
+
+def static_fields() -> dict[str, dict[str, Any]]:
+    """Fresh copies of the per-process namespaces (events may add to them)."""
+    return {name: dict(values) for name, values in _static_fields().items()}
+
+
+def reset_after_fork() -> None:
+    """A forked worker is a new instance: give it its own instance_id."""
+    _static_fields.cache_clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=reset_after_fork)

@@ -1,0 +1,129 @@
+"""Tail sampling: keep or drop a finished wide event. Pure: (policy snapshot, event) -> decision.
+
+The order is the contract (docs/events.md, DESIGN.md "Sampling"): error, slow,
+critical business event, always-keep operation, always-keep tier, new vehicle,
+then the operation's rate or the default rate. Random draws hash the trace id,
+so a request and every task it caused are kept or dropped together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TIERS = ("new", "light", "moderate", "heavy")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRule:
+    sample_rate: float
+    slow_threshold_ms: float | None = None
+    always_keep: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySnapshot:
+    """An immutable view of the active policy; the defaults are the seeded ones."""
+
+    version: int = 0
+    default_sample_rate: float = 0.05
+    default_slow_threshold_ms: float = 1000.0
+    heavy_min_trips: int = 100
+    moderate_min_trips: int = 20
+    new_vehicle_days: int = 30
+    new_vehicle_rate: float = 0.25
+    always_keep_tiers: frozenset[str] = frozenset({"heavy"})
+    critical_events: frozenset[str] = frozenset(
+        {"trip_created", "gas_mode_entered", "trip_finalized", "charging_session_started",
+         "refuel_detected", "policy_changed"}
+    )
+    dry_run: bool = False
+    rules: Mapping[str, OperationRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    keep: bool
+    reason: str
+    rate: float
+    would_keep: bool
+
+    @property
+    def sample_rate(self) -> float:
+        """The weight of a kept event: how many events it stands for (1 / keep probability)."""
+        return 1.0 / self.rate if self.rate > 0 else 0.0
+
+
+def usage_tier(total_trips: int | None, policy: PolicySnapshot) -> str:
+    """Tier from lifetime finished trips under the policy's current thresholds."""
+    if not total_trips:
+        return "new"
+    if total_trips >= policy.heavy_min_trips:
+        return "heavy"
+    if total_trips >= policy.moderate_min_trips:
+        return "moderate"
+    return "light"
+
+
+_SCALE = float(2**64)
+
+
+def trace_draw(trace_id: str) -> float:
+    """A uniform number in [0, 1) fixed by the trace id (64-bit BLAKE2b)."""
+    digest = hashlib.blake2b(trace_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _SCALE
+
+
+def _decision(policy: PolicySnapshot, reason: str, rate: float, trace_id: str) -> Decision:
+    rate = min(max(rate, 0.0), 1.0)
+    would_keep = rate >= 1.0 or (rate > 0.0 and trace_draw(trace_id) < rate)
+    return Decision(keep=would_keep or policy.dry_run, reason=reason, rate=rate, would_keep=would_keep)
+
+
+def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
+    """Keep or drop `event` (a finished event's data) under `policy`."""
+    trace_id = str(event.get("trace_id", ""))
+    operation = event.get("operation", "")
+    rule = policy.rules.get(operation)
+
+    if event.get("success") is False:
+        return _decision(policy, "error", 1.0, trace_id)
+
+    slow_ms = rule.slow_threshold_ms if rule and rule.slow_threshold_ms is not None else policy.default_slow_threshold_ms
+    if float(event.get("duration_ms") or 0.0) >= slow_ms:
+        return _decision(policy, "slow", 1.0, trace_id)
+
+    business = event.get("business")
+    if business and any(business.get(name) for name in policy.critical_events):
+        return _decision(policy, "critical_event", 1.0, trace_id)
+
+    if rule and rule.always_keep:
+        return _decision(policy, "always_keep_operation", 1.0, trace_id)
+
+    vehicle = event.get("vehicle")
+    if vehicle:
+        tier = usage_tier(vehicle.get("total_trips"), policy)
+        if tier in policy.always_keep_tiers:
+            return _decision(policy, "always_keep_tier", 1.0, trace_id)
+        # A vehicle with no lifetime context yet counts as brand new.
+        age = vehicle.get("account_age_days")
+        if age is None or age < policy.new_vehicle_days:
+            return _decision(policy, "new_vehicle", policy.new_vehicle_rate, trace_id)
+
+    if rule:
+        return _decision(policy, "operation_rate", rule.sample_rate, trace_id)
+    return _decision(policy, "default_rate", policy.default_sample_rate, trace_id)
+
+
+def default_policy() -> PolicySnapshot:
+    """The seeded defaults, used before the database policy is readable."""
+    return PolicySnapshot(
+        rules={
+            "telemetry_upload": OperationRule(sample_rate=0.05),
+            "trip_finalize": OperationRule(sample_rate=1.0),
+            "trips_close_stale": OperationRule(sample_rate=1.0),
+            "external_api.weather": OperationRule(sample_rate=1.0, always_keep=True),
+        }
+    )

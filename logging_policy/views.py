@@ -1,0 +1,15 @@
+"""Project-wide 404 and 500 handlers: JSON bodies with an error code."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from logging_policy.responses import error_response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response("E004")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return error_response("E500")

@@ -1,0 +1,35 @@
+"""Who may read a vehicle's data: staff users, or the vehicle's own upload token as a Bearer token."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from logging_policy.responses import error_response
+from telemetry.models import Vehicle
+from telemetry.tokens import token_hash
+
+MAX_TOKEN_LENGTH = 128
+
+
+def vehicle_for_token(token: str) -> Vehicle | None:
+    """The vehicle whose upload token this is; an indexed lookup on the token's hash."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return Vehicle.objects.filter(token_hash=token_hash(token)).first()
+
+
+def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse | None:
+    """None when the request may read `vehicle_id`, else the 401/403 response to send."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return error_response("E401")
+    vehicle = vehicle_for_token(token.strip())
+    if vehicle is None:
+        return error_response("E401", "The Bearer token does not belong to any vehicle.")
+    if vehicle.pk != vehicle_id:
+        return error_response("E402")
+    return None

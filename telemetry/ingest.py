@@ -1,0 +1,142 @@
+"""Storing one parsed Torque upload: reading, trip bookkeeping, PID metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from django.db.models.constants import OnConflict
+
+from logging_policy.events import current_event
+from telemetry.gasmode import ENGINE_ON_RPM
+from telemetry.models import PidDescription, Reading, Vehicle
+from telemetry.torque import TorqueUpload
+from telemetry.trips import trip_for_session, trip_previous_open_ids, trip_record_reading
+
+Outcome = Literal["stored", "duplicate", "metadata", "notice"]
+
+_READING_FIELDS = [f for f in Reading._meta.concrete_fields if not f.primary_key]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcome: Outcome
+    reading_id: int | None = None
+    trip_id: int | None = None
+    trip_created: bool = False
+    gas_mode_entered: bool = False
+
+
+def vehicle_device_learn(*, vehicle: Vehicle, device_id: str) -> None:
+    """Remember the phone's Torque id; one UPDATE on the first upload (or a new phone)."""
+    if device_id and vehicle.torque_device_id != device_id:
+        Vehicle.objects.filter(pk=vehicle.pk).update(torque_device_id=device_id)
+        vehicle.torque_device_id = device_id
+
+
+def pid_descriptions_store(*, vehicle: Vehicle, upload: TorqueUpload) -> int:
+    """Upsert the PID names and units of a metadata message; fields it does not mention are kept."""
+    by_fields: dict[tuple[str, ...], list[PidDescription]] = {}
+    for meta in upload.metadata.values():
+        present = tuple(
+            name for name in ("full_name", "short_name", "user_unit", "default_unit") if getattr(meta, name)
+        )
+        if present:
+            by_fields.setdefault(present, []).append(
+                PidDescription(vehicle=vehicle, pid=meta.pid, **{name: getattr(meta, name) for name in present})
+            )
+    for present, rows in by_fields.items():
+        PidDescription.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["vehicle", "pid"], update_fields=[*present, "updated_at"]
+        )
+    return sum(len(rows) for rows in by_fields.values())
+
+
+def _reading_insert(reading: Reading) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None for a duplicate.
+
+    One statement, no savepoint: the unique constraint decides, so concurrent
+    retries of one upload cannot both be stored.
+    """
+    rows = Reading.objects._insert(  # noqa: SLF001 - no public API returns "inserted or not" in one query
+        [reading], fields=_READING_FIELDS, returning_fields=[Reading._meta.pk], on_conflict=OnConflict.IGNORE
+    )
+    return rows[0][0] if rows and rows[0] and rows[0][0] is not None else None
+
+
+def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload) -> IngestResult:
+    """Store one upload. A reading is stored at most once per (vehicle, session, time)."""
+    event = current_event()
+    vehicle_device_learn(vehicle=vehicle, device_id=upload.device_id)
+    if upload.kind == "metadata":
+        with event.timer("db_insert"):
+            count = pid_descriptions_store(vehicle=vehicle, upload=upload)
+        event.set("telemetry", message_kind="metadata", pids_described=count)
+        return IngestResult("metadata")
+    if upload.kind == "notice":
+        event.set("telemetry", message_kind="notice")
+        return IngestResult("notice")
+
+    assert upload.recorded_at is not None
+    ref = trip_for_session(vehicle=vehicle, session=upload.session, trip_key=upload.trip_key, at=upload.recorded_at)
+    trip = ref.trip
+    event.set("trip", id=trip.pk, created=ref.created, is_closed=trip.is_closed,
+              readings_before=trip.reading_count, gas_mode_active=trip.gas_mode_entered_at is not None)
+    if ref.created:
+        event.fact("trip_created")
+        from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
+        from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
+
+        previous = trip_previous_open_ids(vehicle=vehicle, except_trip_id=trip.pk)
+        for trip_id in previous:
+            task_enqueue_on_commit(tasks.trip_finalize_task, trip_id)
+        event.set("trip", previous_trips_closed=len(previous))
+
+    reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=upload.recorded_at,
+                      raw=upload.unknown, rejected=upload.rejected, **upload.values)
+    with event.timer("db_insert"):
+        reading_id = _reading_insert(reading)
+    if reading_id is None:
+        event.set("telemetry", stored=False, duplicate=True)
+        return IngestResult("duplicate", trip_id=trip.pk, trip_created=ref.created)
+
+    values = upload.values
+    with event.timer("trip_update"):
+        entered = trip_record_reading(trip=trip, at=upload.recorded_at, rpm=values.get("engine_rpm"),
+                                      soc=values.get("soc_pct"))
+    if entered:
+        event.fact("gas_mode_entered")
+        event.set("trip", gas_mode_entered_at=trip.gas_mode_entered_at, soc_at_gas_entry=trip.soc_at_gas_entry)
+    event.set("telemetry", stored=True, duplicate=False, reading_id=reading_id)
+    return IngestResult("stored", reading_id=reading_id, trip_id=trip.pk, trip_created=ref.created,
+                        gas_mode_entered=entered)
+
+
+def upload_describe(upload: TorqueUpload) -> dict[str, object]:
+    """What the reading held, for the event: facts, not the raw values (no exact position)."""
+    v = upload.values
+    rpm = v.get("engine_rpm")
+    charger = v.get("charger_status")
+    return {
+        "message_kind": upload.kind,
+        "protocol_version": upload.protocol_version,
+        "session": upload.session[:64],
+        "trip_key": upload.trip_key,
+        "reading_at": upload.recorded_at.isoformat() if upload.recorded_at else None,
+        "key_count": upload.key_count,
+        "value_count": len(v),
+        "unknown_key_count": len(upload.unknown),
+        "rejected_keys": sorted(upload.rejected)[:50],
+        "rejected_count": len(upload.rejected),
+        "soc_pct": v.get("soc_pct"),
+        "odometer_miles": v.get("odometer_miles"),
+        "speed_mph": v.get("speed_mph", v.get("gps_speed_mph")),
+        "hv_power_kw": v.get("hv_power_kw"),
+        "engine_rpm": rpm,
+        "engine_running": rpm is not None and rpm >= ENGINE_ON_RPM,
+        "has_gps": "latitude" in v and "longitude" in v,
+        "charger_connected": charger is not None and charger > 0,
+        "ambient_temp_f": v.get("ambient_temp_f"),
+        "fuel_level_pct": v.get("volt_fuel_level_pct", v.get("fuel_level_pct")),
+        "battery_capacity_kwh": v.get("battery_capacity_kwh"),
+    }

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from telemetry.models.readings import PidDescription, Reading
+from telemetry.models.trips import Trip
+from telemetry.models.vehicles import Vehicle
+
+__all__ = ["PidDescription", "Reading", "Trip", "Vehicle"]

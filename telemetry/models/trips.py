@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.db import models
+
+from telemetry.models.vehicles import Vehicle
+
+
+class Trip(models.Model):
+    """One Torque logging session of one vehicle, from first reading to finalization."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="trips")
+    session = models.CharField(max_length=128)
+    trip_key = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    last_reading_at = models.DateTimeField(help_text="Newest reading time, by the phone's clock.")
+    last_received_at = models.DateTimeField(help_text="Server time of the newest upload; staleness is judged on it.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    is_closed = models.BooleanField(default=False)
+    reading_count = models.PositiveIntegerField(default=0)
+
+    # Gas-mode detector state, advanced by each in-order reading.
+    engine_on_since = models.DateTimeField(null=True, blank=True)
+    engine_on_soc = models.FloatField(null=True, blank=True)
+    gas_mode_entered_at = models.DateTimeField(null=True, blank=True)
+    soc_at_gas_entry = models.FloatField(null=True, blank=True)
+
+    # Results of finalization; empty when not computable or implausible (see `notes`).
+    distance_miles = models.FloatField(null=True, blank=True)
+    distance_source = models.CharField(max_length=16, blank=True, default="")
+    electric_miles = models.FloatField(null=True, blank=True)
+    gas_miles = models.FloatField(null=True, blank=True)
+    electric_kwh_used = models.FloatField(null=True, blank=True)
+    kwh_per_mile = models.FloatField(null=True, blank=True)
+    fuel_used_gallons = models.FloatField(null=True, blank=True)
+    gas_mpg = models.FloatField(null=True, blank=True)
+    ambient_temp_f = models.FloatField(null=True, blank=True)
+    start_soc = models.FloatField(null=True, blank=True)
+    end_soc = models.FloatField(null=True, blank=True)
+    battery_capacity_kwh = models.FloatField(null=True, blank=True)
+    notes = models.JSONField(default=dict, blank=True, help_text="Values left empty at finalization, and why.")
+    finalized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vehicle", "trip_key"], name="trip_unique_per_session")]
+        indexes = [
+            models.Index(fields=["last_received_at"], condition=models.Q(is_closed=False), name="trip_open_by_last_received"),
+            models.Index(fields=["vehicle", "-started_at"], name="trip_vehicle_started"),
+        ]
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle} {self.started_at:%Y-%m-%d %H:%M}"

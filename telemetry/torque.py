@@ -1,0 +1,218 @@
+"""Torque Pro upload payload -> typed reading. Pure: no Django, no ORM.
+
+Torque sends metric values; we store US units (docs/units.md): miles, mph, °F,
+gallons, feet, kWh, kW, percent. Every value is checked on its own: a bad one
+is dropped and reported in `rejected`, the rest of the reading survives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+KM_TO_MILES = 0.621371192
+LITRES_TO_GALLONS = 0.264172052
+METRES_TO_FEET = 3.280839895
+
+
+def _identity(x: float) -> float:
+    return x
+
+
+def _km(x: float) -> float:
+    return x * KM_TO_MILES
+
+
+def _celsius(x: float) -> float:
+    return x * 9.0 / 5.0 + 32.0
+
+
+def _litres(x: float) -> float:
+    return x * LITRES_TO_GALLONS
+
+
+def _metres(x: float) -> float:
+    return x * METRES_TO_FEET
+
+
+@dataclass(frozen=True, slots=True)
+class Pid:
+    field: str
+    low: float  # plausible range, in the uploaded (metric) unit
+    high: float
+    convert: Callable[[float], float] = _identity
+
+
+# Data keys (lower case, as Torque sends them) -> stored field. Ranges from TORQUE.md
+# where it gives one, else the sensor's physical range.
+PIDS: dict[str, Pid] = {
+    "kff1006": Pid("latitude", -90, 90),
+    "kff1005": Pid("longitude", -180, 180),
+    "kff1001": Pid("gps_speed_mph", 0, 180, _km),
+    "kd": Pid("speed_mph", 0, 180, _km),
+    "kff1010": Pid("altitude_ft", -500, 9000, _metres),
+    "kff1204": Pid("trip_distance_miles", 0, 2000, _km),
+    "kff1271": Pid("trip_fuel_gallons", 0, 200, _litres),
+    "ka6": Pid("odometer_miles", 0, 2_000_000, _km),
+    "kc": Pid("engine_rpm", 0, 10_000),
+    "k46": Pid("ambient_temp_f", -40, 55, _celsius),
+    "k5": Pid("coolant_temp_f", -40, 140, _celsius),
+    "k2f": Pid("fuel_level_pct", 0, 100),
+    "k42": Pid("control_voltage", 0, 20),
+    "k22005b": Pid("soc_pct", 0, 100),
+    "k22002f": Pid("volt_fuel_level_pct", 0, 100),
+    "k22000b": Pid("hv_power_kw", -200, 200),
+    "k220009": Pid("hv_voltage", 0, 500),
+    "k22000a": Pid("hv_current_a", -500, 500),
+    "k2241a3": Pid("battery_capacity_kwh", 0, 30),
+    "k220057": Pid("charger_status", 0, 255),
+    "k22006e": Pid("charger_power_kw", 0, 400),
+}
+READING_FIELDS: tuple[str, ...] = tuple(pid.field for pid in PIDS.values())
+
+# Keys of the protocol itself; never stored as data. `eml` is personal data: dropped here.
+PROTOCOL_KEYS = frozenset({"v", "session", "id", "eml", "time", "token"})
+METADATA_PREFIXES = ("userfullname", "usershortname", "userunit", "defaultunit")
+MAX_RAW_VALUE_LENGTH = 64
+
+# Torque's `time` is ms since the epoch; anything before the Volt existed or far in
+# the future is a unit mistake (seconds, microseconds) or garbage.
+EARLIEST_MS = 946_684_800_000  # 2000-01-01
+LATEST_MS = 4_102_444_800_000  # 2100-01-01
+
+Kind = Literal["reading", "metadata", "notice"]
+
+
+class PayloadError(ValueError):
+    """The payload cannot be stored at all; `code` is from the error taxonomy (E3xx)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class PidMeta:
+    pid: str
+    full_name: str = ""
+    short_name: str = ""
+    user_unit: str = ""
+    default_unit: str = ""
+
+
+@dataclass(slots=True)
+class TorqueUpload:
+    kind: Kind
+    session: str = ""
+    trip_key: str = ""
+    device_id: str = ""
+    protocol_version: str = ""
+    recorded_at: datetime | None = None
+    values: dict[str, float] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)  # key -> reason
+    unknown: dict[str, str] = field(default_factory=dict)  # unknown keys kept raw
+    metadata: dict[str, PidMeta] = field(default_factory=dict)
+    key_count: int = 0
+    had_email: bool = False
+
+
+def trip_key(session: str) -> str:
+    """A stable, bounded key for a session string (Torque: ms timestamp; others: UUIDs)."""
+    session = session.strip()
+    if len(session) <= 64 and session.isprintable():
+        return session
+    return "h:" + hashlib.sha256(session.encode()).hexdigest()[:62]
+
+
+def parse_number(raw: str) -> float | None:
+    """A finite float, or None for empty, `-`, NaN, Infinity and non-numbers."""
+    text = raw.strip()
+    if not text or text == "-":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_time(raw: str | None) -> datetime:
+    if raw is None or not raw.strip():
+        raise PayloadError("E300", "The upload has no `time` (milliseconds since the epoch).")
+    value = parse_number(raw)
+    if value is None or not EARLIEST_MS <= value <= LATEST_MS:
+        raise PayloadError("E301", "`time` must be milliseconds since the Unix epoch, between 2000 and 2100.")
+    return datetime.fromtimestamp(value / 1000.0, tz=UTC)
+
+
+def _lower_items(params: Iterable[tuple[str, str]]) -> dict[str, str]:
+    # Keys are case-insensitive in practice; on a repeated key the last one wins,
+    # as in Django's QueryDict.__getitem__.
+    return {key.strip().lower(): value for key, value in params}
+
+
+def parse_upload(params: Iterable[tuple[str, str]] | Mapping[str, str]) -> TorqueUpload:
+    """Parse one upload's parameters (GET query or POST form, same keys)."""
+    items = _lower_items(params.items() if isinstance(params, Mapping) else params)
+    upload = TorqueUpload(
+        kind="reading",
+        device_id=items.get("id", "")[:64],
+        protocol_version=items.get("v", "")[:16],
+        had_email="eml" in items,
+        key_count=len(items),
+    )
+
+    for key, raw in items.items():
+        for prefix in METADATA_PREFIXES:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                pid = key[len(prefix):][:32]
+                meta = upload.metadata.setdefault(pid, PidMeta(pid=pid))
+                setattr(meta, _META_ATTR[prefix], raw.strip()[:128])
+                break
+    if upload.metadata:
+        upload.kind = "metadata"
+    elif "notice" in items or "noticeclass" in items:
+        upload.kind = "notice"
+    if upload.kind != "reading":
+        upload.session = items.get("session", "").strip()[:128]
+        return upload
+
+    session = items.get("session", "").strip()
+    if not session:
+        raise PayloadError("E302", "The upload has no `session`; Torque Pro always sends one.")
+    upload.session = session[:128]
+    upload.trip_key = trip_key(session)
+    upload.recorded_at = parse_time(items.get("time"))
+
+    for key, raw in items.items():
+        if key in PROTOCOL_KEYS:
+            continue
+        pid = PIDS.get(key)
+        if pid is None:
+            if key.startswith("k"):
+                upload.unknown[key[:32]] = raw[:MAX_RAW_VALUE_LENGTH]
+            continue
+        value = parse_number(raw)
+        if value is None:
+            upload.rejected[key] = "not_a_number"
+        elif not pid.low <= value <= pid.high:
+            upload.rejected[key] = "out_of_range"
+        else:
+            upload.values[pid.field] = round(pid.convert(value), 6)
+
+    if not upload.values and not upload.unknown:
+        raise PayloadError("E303", "The upload holds no value that could be stored.")
+    return upload
+
+
+_META_ATTR = {
+    "userfullname": "full_name",
+    "usershortname": "short_name",
+    "userunit": "user_unit",
+    "defaultunit": "default_unit",
+}

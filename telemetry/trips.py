@@ -1,0 +1,155 @@
+"""Trip services: open a trip for a session, advance gas-mode detection, finalize."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.db.models.constants import OnConflict
+from django.utils import timezone
+
+from logging_policy.events import current_event
+from telemetry.gasmode import GasState, gas_mode_step
+from telemetry.models import Reading, Trip, Vehicle
+from telemetry.trip_metrics import Sample, trip_metrics_compute
+
+logger = logging.getLogger(__name__)
+
+_SAMPLE_FIELDS = (
+    "recorded_at", "odometer_miles", "trip_distance_miles", "speed_mph", "gps_speed_mph", "hv_power_kw",
+    "soc_pct", "trip_fuel_gallons", "volt_fuel_level_pct", "fuel_level_pct", "ambient_temp_f",
+    "battery_capacity_kwh",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TripRef:
+    trip: Trip
+    created: bool
+
+
+def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datetime) -> TripRef:
+    """The trip of (vehicle, session), created on first sight; safe under concurrent uploads.
+
+    Creation is `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: of many requests
+    racing to open the same session exactly one gets the id back (and reports
+    `trip_created`); the others read the row it made. No savepoints, no retries.
+    """
+    trip = Trip.objects.filter(vehicle=vehicle, trip_key=trip_key).first()
+    if trip is not None:
+        return TripRef(trip, created=False)
+    now = timezone.now()
+    candidate = Trip(vehicle=vehicle, session=session, trip_key=trip_key, started_at=at,
+                     last_reading_at=at, last_received_at=now)
+    fields = [f for f in Trip._meta.concrete_fields if not f.primary_key]
+    rows = Trip.objects._insert(  # noqa: SLF001 - Django has no public INSERT .. ON CONFLICT .. RETURNING
+        [candidate], fields=fields, returning_fields=[Trip._meta.pk], on_conflict=OnConflict.IGNORE
+    )
+    if rows and rows[0] and rows[0][0] is not None:
+        candidate.pk = rows[0][0]
+        candidate._state.adding = False
+        return TripRef(candidate, created=True)
+    return TripRef(Trip.objects.get(vehicle=vehicle, trip_key=trip_key), created=False)
+
+
+def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int) -> list[int]:
+    """Open trips of the vehicle other than the current one: a new session ends them."""
+    return list(
+        Trip.objects.filter(vehicle=vehicle, is_closed=False).exclude(pk=except_trip_id).values_list("pk", flat=True)
+    )
+
+
+def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: float | None) -> bool:
+    """Count a newly stored reading on its trip and advance gas detection; True if gas mode began.
+
+    One UPDATE. Out-of-order readings (older than the newest one) are counted but
+    do not drive the detector, which needs time order. Two uploads of one trip
+    racing here could each step the detector from the same state; Torque uploads a
+    session sequentially, so that race is accepted.
+    """
+    updates: dict[str, object] = {
+        "last_reading_at": Greatest(F("last_reading_at"), at),
+        "started_at": Least(F("started_at"), at),
+        "last_received_at": timezone.now(),
+        "reading_count": F("reading_count") + 1,
+    }
+    entered = False
+    if at >= trip.last_reading_at and trip.gas_mode_entered_at is None:
+        before = GasState(trip.engine_on_since, trip.engine_on_soc, None, None)
+        after = gas_mode_step(before, at, rpm, soc)
+        if after != before:
+            updates.update(engine_on_since=after.engine_on_since, engine_on_soc=after.engine_on_soc)
+            if after.entered_at is not None:
+                entered = True
+                updates.update(gas_mode_entered_at=after.entered_at, soc_at_gas_entry=after.soc_at_entry)
+                trip.gas_mode_entered_at, trip.soc_at_gas_entry = after.entered_at, after.soc_at_entry
+    Trip.objects.filter(pk=trip.pk).update(**updates)
+    return entered
+
+
+def _samples(trip: Trip) -> list[Sample]:
+    rows = Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS)
+    return [
+        Sample(
+            at=r[0], odometer_miles=r[1], trip_distance_miles=r[2],
+            speed_mph=r[3] if r[3] is not None else r[4], hv_power_kw=r[5], soc_pct=r[6],
+            trip_fuel_gallons=r[7], fuel_level_pct=r[8] if r[8] is not None else r[9],
+            ambient_temp_f=r[10], battery_capacity_kwh=r[11],
+        )
+        for r in rows
+    ]
+
+
+def trip_finalize(*, trip_id: int) -> Trip | None:
+    """Close the trip and compute its figures; idempotent (a closed trip is left alone)."""
+    event = current_event()
+    with transaction.atomic():
+        trip = Trip.objects.select_for_update().select_related("vehicle").filter(pk=trip_id).first()
+        if trip is None or trip.is_closed:
+            event.set("trip", id=trip_id, already_closed=trip is not None)
+            return None
+        with event.timer("trip_compute"):
+            samples = _samples(trip)
+            metrics = trip_metrics_compute(
+                samples,
+                gas_entered_at=trip.gas_mode_entered_at,
+                soc_at_gas_entry=trip.soc_at_gas_entry,
+                usable_battery_kwh=trip.vehicle.usable_battery_kwh,
+                tank_gallons=trip.vehicle.fuel_tank_gallons,
+            )
+        for name in ("distance_miles", "distance_source", "electric_miles", "gas_miles", "electric_kwh_used",
+                     "kwh_per_mile", "fuel_used_gallons", "gas_mpg", "ambient_temp_f", "start_soc", "end_soc",
+                     "battery_capacity_kwh", "notes"):
+            setattr(trip, name, getattr(metrics, name))
+        trip.is_closed = True
+        trip.ended_at = trip.last_reading_at
+        trip.finalized_at = timezone.now()
+        trip.save()
+    event.set("vehicle", id=trip.vehicle_id)
+    event.set(
+        "trip",
+        id=trip.pk,
+        readings=len(samples),
+        distance_miles=trip.distance_miles,
+        distance_source=trip.distance_source,
+        electric_miles=trip.electric_miles,
+        gas_miles=trip.gas_miles,
+        kwh_per_mile=trip.kwh_per_mile,
+        gas_mpg=trip.gas_mpg,
+        gas_mode_entered=trip.gas_mode_entered_at is not None,
+        duration_s=(trip.last_reading_at - trip.started_at).total_seconds(),
+        implausible=sorted(k for k in trip.notes if "E403" in trip.notes[k]),
+    )
+    event.fact("trip_finalized")
+    return trip
+
+
+def trips_stale_ids(*, now: datetime | None = None) -> list[int]:
+    """Open trips with no upload for the stale window (server clock)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRIP_STALE_SECONDS)
+    return list(Trip.objects.filter(is_closed=False, last_received_at__lt=cutoff).values_list("pk", flat=True))

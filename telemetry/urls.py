@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from telemetry import views
+
+urlpatterns = [
+    path("api/torque/upload/<str:token>", views.torque_upload, name="torque_upload"),
+    path("api/torque/upload/<str:token>/", views.torque_upload),
+    path("api/vehicles/<int:vehicle_id>/trips/", views.vehicle_trips, name="vehicle_trips"),
+    path("api/trips/<int:trip_id>/", views.trip_detail, name="trip_detail"),
+]

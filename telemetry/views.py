@@ -1,0 +1,80 @@
+"""HTTP edges of the telemetry domain: the Torque upload endpoint and the read-only JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from logging_policy.events import current_event
+from logging_policy.responses import error_response
+from telemetry.auth import vehicle_access_denied, vehicle_for_token
+from telemetry.ingest import upload_describe, upload_ingest
+from telemetry.models import Trip
+from telemetry.torque import PayloadError, parse_upload
+
+TRIP_FIELDS = (
+    "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "kwh_per_mile", "fuel_used_gallons",
+    "gas_mpg", "soc_at_gas_entry", "gas_mode_entered_at", "started_at", "ended_at", "ambient_temp_f", "is_closed",
+)
+TRIPS_PAGE_SIZE = 100
+
+
+@csrf_exempt
+def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
+    """Torque Pro's web upload: `OK!` only once the reading is stored (or already was)."""
+    event = current_event()
+    event.operation = "telemetry_upload"
+    if request.method not in ("GET", "POST"):
+        return error_response("E003")
+    with event.timer("auth"):
+        vehicle = vehicle_for_token(token)
+    if vehicle is None:
+        return error_response("E400")
+    event.set("vehicle", id=vehicle.pk)
+
+    try:
+        with event.timer("parse"):
+            params: dict[str, str] = {k: v[-1] for k, v in request.GET.lists()}
+            if request.method == "POST":
+                params.update((k, v[-1]) for k, v in request.POST.lists())
+            upload = parse_upload(params)
+    except (RequestDataTooBig, TooManyFieldsSent):
+        return error_response("E002")
+    except PayloadError as exc:
+        return error_response(exc.code, exc.message)
+    event.set("telemetry", **upload_describe(upload))
+
+    result = upload_ingest(vehicle=vehicle, upload=upload)
+    event.set("telemetry", outcome=result.outcome)
+    return HttpResponse("OK!", content_type="text/plain")
+
+
+def _trip_json(trip: Trip) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": trip.pk, "vehicle_id": trip.vehicle_id}
+    for name in TRIP_FIELDS:
+        value = getattr(trip, name)
+        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return data
+
+
+def vehicle_trips(request: HttpRequest, vehicle_id: int) -> JsonResponse:
+    current_event().set("vehicle", id=vehicle_id)
+    if denied := vehicle_access_denied(request, vehicle_id):
+        return denied
+    trips = Trip.objects.filter(vehicle_id=vehicle_id).order_by("-started_at")[:TRIPS_PAGE_SIZE]
+    return JsonResponse({"vehicle_id": vehicle_id, "trips": [_trip_json(t) for t in trips]})
+
+
+def trip_detail(request: HttpRequest, trip_id: int) -> JsonResponse:
+    trip = Trip.objects.filter(pk=trip_id).first()
+    if trip is None:
+        # Only those who could read some trip learn that this one does not exist.
+        return vehicle_access_denied(request, vehicle_id=-1) or error_response("E004")
+    current_event().set("vehicle", id=trip.vehicle_id)
+    current_event().set("trip", id=trip.pk)
+    if denied := vehicle_access_denied(request, trip.vehicle_id):
+        return denied
+    return JsonResponse(_trip_json(trip))

@@ -1,0 +1,64 @@
+"""Shared fixtures: vehicles with tokens, an upload helper, captured wide events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+from django.test import Client
+
+from telemetry.vehicles import NewToken, vehicle_create
+
+
+@pytest.fixture
+def new_vehicle(db: None) -> Callable[..., NewToken]:
+    def make(name: str = "Test Volt", **kwargs: Any) -> NewToken:
+        return vehicle_create(name=name, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def volt(new_vehicle: Callable[..., NewToken]) -> NewToken:
+    return new_vehicle()
+
+
+@pytest.fixture
+def upload(client: Client) -> Callable[..., Any]:
+    """POST (or GET) one Torque upload; returns the response."""
+
+    def send(token: str, params: dict[str, str], method: str = "post", **headers: str) -> Any:
+        url = f"/api/torque/upload/{token}"
+        if method == "get":
+            return client.get(url, params, headers=headers)
+        return client.post(url, params, headers=headers)
+
+    return send
+
+
+class EventCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in self.lines]
+
+
+@pytest.fixture
+def wide_events() -> Iterator[EventCapture]:
+    """Every wide event written while the test runs, parsed."""
+    handler = EventCapture()
+    logger = logging.getLogger("wide_events")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("telemetry.urls")),
+]
+
+handler404 = "logging_policy.views.not_found"
+handler500 = "logging_policy.views.server_error"
