@@ -62,3 +62,6 @@ def wide_events() -> Iterator[EventCapture]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+pytest_plugins = ["tests.live"]

@@ -1,0 +1,116 @@
+"""Real processes for tests: a Celery worker on Redis against the test database.
+
+Nothing here is a mock: the worker is `celery -A volttracker worker` in a
+subprocess, consuming from the real Redis broker and writing to the same
+PostgreSQL test database the test uses (so tests using it must commit:
+`django_db(transaction=True)`). Its wide events go to a file the test can read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_for_current_connection() -> str:
+    """The URL of the database this test process uses right now (the test database)."""
+    s = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.fail("a live worker needs PostgreSQL: set DATABASE_URL (make test does)")
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def require_redis() -> str:
+    url = settings.REDIS_URL
+    if not url:
+        pytest.fail("a live worker needs Redis: set REDIS_URL (make test does)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {url} is not reachable: {exc}")
+    return url
+
+
+class LiveProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], events_path: Path, log_path: Path) -> None:
+        self.proc = proc
+        self.events_path = events_path
+        self.log_path = log_path
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.events_path.exists():
+            return []
+        return [orjson.loads(line) for line in self.events_path.read_bytes().splitlines() if line.strip()]
+
+    def wait_for_event(self, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events():
+                if predicate(event):
+                    return event
+            if self.proc.poll() is not None:
+                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.1)
+        pytest.fail(f"no matching event within {timeout}s; worker log:\n{self.log()[-4000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def live_env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="volttracker.settings",
+        DATABASE_URL=database_url_for_current_connection(),
+        REDIS_URL=require_redis(),
+        WIDE_EVENTS_PATH=str(tmp / "events.jsonl"),
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[LiveProcess]:
+    """One real Celery worker for the session, started after the test database exists."""
+    tmp = tmp_path_factory.mktemp("worker")
+    with django_db_blocker.unblock():
+        env = live_env(tmp)
+    from volttracker.celery import app
+
+    app.control.purge()  # messages left by earlier tests that ran without a worker
+    log_path = tmp / "worker.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "volttracker", "worker", "--pool=solo", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    worker = LiveProcess(proc, tmp / "events.jsonl", log_path)
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.log():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"Celery worker did not start:\n{worker.log()}")
+        time.sleep(0.2)
+    yield worker
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -1,0 +1,33 @@
+"""Trip finalization through the real broker and a real worker process."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from telemetry.drive_sim import DrivePlan, drive_readings
+from telemetry.models import Trip
+
+START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_new_session_finalizes_previous_trip_through_the_worker(volt, upload, live_worker) -> None:
+    for params in drive_readings(DrivePlan(session="w-1", start=START, electric_miles=3, gas_miles=0)):
+        assert upload(volt.token, params).content == b"OK!"
+    first = Trip.objects.get(session="w-1")
+    later = DrivePlan(session="w-2", start=START.replace(hour=12), electric_miles=1, gas_miles=0)
+    assert upload(volt.token, next(drive_readings(later))).content == b"OK!"
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        first.refresh_from_db()
+        if first.is_closed:
+            break
+        time.sleep(0.2)
+    assert first.is_closed, live_worker.log()[-3000:]
+    assert first.distance_miles == pytest.approx(3.0, abs=0.05)
+    assert Trip.objects.get(session="w-2").is_closed is False
