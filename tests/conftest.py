@@ -10,6 +10,8 @@ import orjson
 import pytest
 from django.test import Client
 
+from logging_policy.policy import policy_override
+from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
 
 
@@ -52,14 +54,18 @@ class EventCapture(logging.Handler):
         return [orjson.loads(line) for line in self.lines]
 
 
+KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
+
+
 @pytest.fixture
 def wide_events() -> Iterator[EventCapture]:
-    """Every wide event written while the test runs, parsed."""
+    """Every wide event written while the test runs, parsed; sampling keeps everything."""
     handler = EventCapture()
     logger = logging.getLogger("wide_events")
     logger.addHandler(handler)
     try:
-        yield handler
+        with policy_override(KEEP_ALL):
+            yield handler
     finally:
         logger.removeHandler(handler)
 
