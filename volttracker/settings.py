@@ -122,6 +122,7 @@ else:
 CELERY_BROKER_URL: str = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = str(VAR_DIR / "broker")
+    (VAR_DIR / "broker").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
