@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from telemetry.drive_sim import DrivePlan, drive_metadata, drive_readings, session_for
+from telemetry.vehicles import upload_url, vehicle_create
+
+RETRIES = 5
+
+
+class Command(BaseCommand):
+    help = ("Post realistic Volt drives to a running VoltTracker over real HTTP, as Torque Pro would: "
+            "electric driving that spends the battery, then gas mode.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--url", default=None, help="Server base URL (default PUBLIC_BASE_URL).")
+        who = parser.add_mutually_exclusive_group()
+        who.add_argument("--token", help="Upload token of an existing vehicle (the last part of its upload URL).")
+        who.add_argument("--vehicle", metavar="NAME", help="Create a vehicle with this name in the local database.")
+        parser.add_argument("--vehicles", type=int, default=1, help="How many vehicles to create and drive (default 1).")
+        parser.add_argument("--trips", type=int, default=1, help="Trips per vehicle (default 1).")
+        parser.add_argument("--speedup", type=float, default=0.0,
+                            help="Replay at N x real time (e.g. 60 = a minute per second); 0 = as fast as possible.")
+        parser.add_argument("--step", type=float, default=10.0, help="Seconds between readings (Torque's default is 1-15).")
+        parser.add_argument("--cold", action="store_true", help="Winter drive: -10 °C with an engine pulse at high SOC.")
+        parser.add_argument("--electric-miles", type=float, default=30.0)
+        parser.add_argument("--gas-miles", type=float, default=15.0)
+        parser.add_argument("--seed", type=int, default=None, help="Seed for the small trip-to-trip variations.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        base = (options["url"] or settings.PUBLIC_BASE_URL).rstrip("/")
+        rng = random.Random(options["seed"])
+        tokens = self._tokens(options)
+        plans = [(token, plan) for token in tokens for plan in self._plans(options, rng)]
+        total = sum(sum(1 for _ in drive_readings(plan)) + 1 for _, plan in plans)
+        posted = 0
+        with httpx.Client(timeout=10.0) as client, tqdm(total=total, unit="upload", disable=None) as bar:
+            for token, plan in plans:
+                url = upload_url(token, base)
+                self._post(client, url, drive_metadata(plan))
+                bar.update()
+                previous_at: float | None = None
+                for params in drive_readings(plan):
+                    at = int(params["time"]) / 1000.0
+                    if options["speedup"] > 0 and previous_at is not None:
+                        time.sleep((at - previous_at) / options["speedup"])
+                    previous_at = at
+                    self._post(client, url, params)
+                    posted += 1
+                    bar.update()
+        self.stdout.write(self.style.SUCCESS(f"Posted {posted} readings in {len(plans)} trip(s) to {base}."))
+        self.stdout.write(
+            f"Each trip is finalized when the next one starts; the last one {settings.TRIP_STALE_SECONDS} s "
+            "after its last upload (Celery beat checks every minute). Then see:\n"
+            f"  {base}/admin/telemetry/trip/              trips (log in as a staff user)\n"
+            f"  {base}/api/vehicles/<id>/trips/            the same as JSON (Authorization: Bearer <token>)\n"
+            "  the web and worker output (or WIDE_EVENTS_PATH)  the wide events, one JSON line each"
+        )
+
+    def _tokens(self, options: dict[str, Any]) -> list[str]:
+        if options["token"]:
+            if options["vehicles"] != 1:
+                raise CommandError("--token drives one vehicle; leave out --vehicles or use --vehicle.")
+            return [options["token"]]
+        name = options["vehicle"] or "Simulated Volt"
+        count = max(options["vehicles"], 1)
+        created = [vehicle_create(name=name if count == 1 else f"{name} {i + 1}") for i in range(count)]
+        for new in created:
+            self.stdout.write(f"Created vehicle {new.vehicle.pk} '{new.vehicle.name}'.")
+        return [new.token for new in created]
+
+    def _plans(self, options: dict[str, Any], rng: random.Random) -> list[DrivePlan]:
+        trips = max(options["trips"], 1)
+        first = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3 * trips)
+        plans = []
+        for i in range(trips):
+            start = first + timedelta(hours=3 * i)
+            plans.append(DrivePlan(
+                session=session_for(start), start=start, step_seconds=options["step"],
+                electric_miles=options["electric_miles"] * rng.uniform(0.9, 1.1),
+                gas_miles=options["gas_miles"] * rng.uniform(0.8, 1.2),
+                mph=rng.uniform(32.0, 48.0), kwh_per_mile=rng.uniform(0.25, 0.32), mpg=rng.uniform(36.0, 44.0),
+                ambient_c=-10.0 if options["cold"] else rng.uniform(12.0, 24.0),
+                cold_pulse_seconds=300.0 if options["cold"] else 0.0,
+                start_soc=rng.uniform(82.0, 88.0) if options["cold"] else 80.0,
+            ))
+        return plans
+
+    def _post(self, client: httpx.Client, url: str, params: dict[str, str]) -> None:
+        """Post like Torque Pro: retry what the server asks to retry, fail loudly on the rest."""
+        for attempt in range(RETRIES):
+            try:
+                response = client.post(url, data=params)
+            except httpx.TransportError as exc:
+                if attempt == RETRIES - 1:
+                    raise CommandError(f"cannot reach {url.rsplit('/', 1)[0]}/...: {exc}") from exc
+                time.sleep(2**attempt * 0.2)
+                continue
+            if response.text == "OK!":
+                return
+            if response.status_code in (429, 503) and attempt < RETRIES - 1:
+                time.sleep(float(response.headers.get("Retry-After", 1)))
+                continue
+            raise CommandError(f"upload refused: HTTP {response.status_code} {response.text[:200]}")
