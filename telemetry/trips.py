@@ -16,6 +16,7 @@ from django.utils import timezone
 from logging_policy.events import current_event
 from telemetry.gasmode import GasState, gas_mode_step
 from telemetry.models import Reading, Trip, Vehicle
+from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
         implausible=sorted(k for k in trip.notes if "E403" in trip.notes[k]),
     )
     event.fact("trip_finalized")
+    trip_weather_enqueue(trip_id=trip.pk)
     return trip
 
 

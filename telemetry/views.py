@@ -18,6 +18,8 @@ from telemetry.torque import PayloadError, parse_upload
 TRIP_FIELDS = (
     "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "kwh_per_mile", "fuel_used_gallons",
     "gas_mpg", "soc_at_gas_entry", "gas_mode_entered_at", "started_at", "ended_at", "ambient_temp_f", "is_closed",
+    "weather_temp_f", "weather_precipitation_in", "weather_wind_mph", "weather_conditions", "weather_impact_factor",
+    "extreme_weather",
 )
 TRIPS_PAGE_SIZE = 100
 

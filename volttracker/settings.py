@@ -211,6 +211,17 @@ WEATHER_API_URL: str = env.str("WEATHER_API_URL", default="https://api.open-mete
 WEATHER_ARCHIVE_API_URL: str = env.str(
     "WEATHER_ARCHIVE_API_URL", default="https://archive-api.open-meteo.com/v1/archive"
 )
+# The weather boundary (docs/weather.md): each attempt is bounded, retries are few and spaced.
+WEATHER_TIMEOUT_SECONDS: float = env.float("WEATHER_TIMEOUT_SECONDS", default=5.0)
+WEATHER_MAX_ATTEMPTS: int = env.int("WEATHER_MAX_ATTEMPTS", default=3)
+WEATHER_BACKOFF_BASE_SECONDS: float = env.float("WEATHER_BACKOFF_BASE_SECONDS", default=0.5)
+WEATHER_BACKOFF_MAX_SECONDS: float = env.float("WEATHER_BACKOFF_MAX_SECONDS", default=8.0)
+WEATHER_RETRY_AFTER_MAX_SECONDS: float = env.float("WEATHER_RETRY_AFTER_MAX_SECONDS", default=30.0)
+WEATHER_MAX_RESPONSE_BYTES: int = env.int("WEATHER_MAX_RESPONSE_BYTES", default=1024 * 1024)
+WEATHER_CACHE_SECONDS: int = env.int("WEATHER_CACHE_SECONDS", default=7 * 24 * 3600)
+WEATHER_GRID_DEGREES: float = env.float("WEATHER_GRID_DEGREES", default=0.1)
+# Older samples go to the archive API (reanalysis lags real time by about five days).
+WEATHER_FORECAST_MAX_AGE_DAYS: int = env.int("WEATHER_FORECAST_MAX_AGE_DAYS", default=7)
 
 WIDE_EVENTS_PATH: str = env.str("WIDE_EVENTS_PATH", default="")
 WIDE_EVENTS_MAX_BYTES: int = env.int("WIDE_EVENTS_MAX_BYTES", default=64 * 1024)

@@ -40,6 +40,15 @@ class Trip(models.Model):
     notes = models.JSONField(default=dict, blank=True, help_text="Values left empty at finalization, and why.")
     finalized_at = models.DateTimeField(null=True, blank=True)
 
+    # Weather along the trip (docs/weather.md); empty until looked up, and when the lookup failed.
+    weather_temp_f = models.FloatField(null=True, blank=True, help_text="Mean of the samples' hours, °F.")
+    weather_precipitation_in = models.FloatField(null=True, blank=True, help_text="Wettest hour, inches.")
+    weather_wind_mph = models.FloatField(null=True, blank=True, help_text="Windiest hour, mph.")
+    weather_conditions = models.CharField(max_length=32, blank=True, default="", help_text="Worst hour's conditions.")
+    weather_impact_factor = models.FloatField(null=True, blank=True,
+                                              help_text="Expected energy use vs. mild weather (1.0).")
+    extreme_weather = models.BooleanField(null=True, blank=True)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["vehicle", "trip_key"], name="trip_unique_per_session")]
         indexes = [
