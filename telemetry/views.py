@@ -30,7 +30,9 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
     event = current_event()
     event.operation = "telemetry_upload"
     if request.method not in ("GET", "POST"):
-        return error_response("E003")
+        response = error_response("E003")
+        response["Allow"] = "GET, POST"
+        return response
     with event.timer("auth"):
         vehicle = vehicle_for_token(token)
     if vehicle is None:

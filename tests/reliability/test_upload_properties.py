@@ -1,0 +1,108 @@
+"""Property-based: whatever Torque (or anyone) sends, no 5xx, a documented code, one event, nothing valid lost."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logging_policy.error_codes import ERROR_CODES
+from telemetry.models import Reading
+from telemetry.torque import PIDS
+
+pytestmark = pytest.mark.django_db
+
+KNOWN_KEYS = sorted(PIDS)
+WEIRD_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["", "-", "NaN", "Infinity", "-Infinity", "1e309", "0x10", " 12 ", "1,5", "∞"]),
+)
+VALUES = st.one_of(NUMBERS, WEIRD_TEXT)
+KEYS = st.one_of(
+    st.sampled_from(KNOWN_KEYS),
+    st.sampled_from(KNOWN_KEYS).map(str.upper),
+    st.from_regex(r"\Ak[0-9a-f]{1,8}\Z"),
+    st.text(min_size=1, max_size=12).filter(lambda k: "\x00" not in k),
+)
+TIMES = st.one_of(st.none(), st.integers(min_value=1_500_000_000_000, max_value=2_000_000_000_000).map(str), WEIRD_TEXT)
+SESSIONS = st.one_of(st.none(), st.text(max_size=200).filter(lambda s: "\x00" not in s), st.integers().map(str))
+
+
+def clean(params: dict[str, Any]) -> dict[str, str]:
+    # The HTTP test client encodes the form; NUL cannot travel in a form field name.
+    return {k: v.replace("\x00", "") for k, v in params.items() if v is not None}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.dictionaries(KEYS, VALUES, max_size=30),
+    time=TIMES,
+    session=SESSIONS,
+    method=st.sampled_from(["get", "post"]),
+)
+def test_any_upload_gets_a_documented_answer_and_one_event(volt, upload, wide_events, data, time, session, method) -> None:
+    wide_events.lines.clear()
+    params = clean({**data, "time": time, "session": session})
+    response = upload(volt.token, params, method=method)
+    assert response.status_code < 500, response.content
+    if response.status_code == 200:
+        assert response.content == b"OK!"
+    else:
+        code = response.json()["error"]["code"]
+        assert code in ERROR_CODES and ERROR_CODES[code].http_status == response.status_code
+    assert len(wide_events.events) == 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    good=st.dictionaries(st.sampled_from(KNOWN_KEYS), st.floats(min_value=0, max_value=1), min_size=1),
+    bad=st.dictionaries(st.sampled_from(KNOWN_KEYS), st.sampled_from(["NaN", "", "-", "inf", "x", "1e99"])),
+    ms=st.integers(min_value=1_600_000_000_000, max_value=1_900_000_000_000),
+)
+def test_valid_values_of_a_partly_bad_upload_are_stored(volt, upload, good, bad, ms) -> None:
+    # Values in [0, 1] are within every PID's range; keys only in `bad` must come back empty.
+    bad = {k: v for k, v in bad.items() if k not in good}
+    session = uuid.uuid4().hex  # examples must not collide as retries of one another
+    response = upload(volt.token, {"session": session, "time": str(ms), **{k: repr(v) for k, v in good.items()}, **bad})
+    assert response.content == b"OK!"
+    reading = Reading.objects.get(vehicle=volt.vehicle, session=session)
+    assert reading.recorded_at == datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+    for key, value in good.items():
+        pid = PIDS[key]
+        assert math.isclose(getattr(reading, pid.field), round(pid.convert(value), 6), rel_tol=1e-9, abs_tol=1e-9)
+    for key in bad:
+        assert getattr(reading, PIDS[key].field) is None
+        assert key in reading.rejected
+
+
+
+def test_huge_body_is_413_with_code_and_one_event(volt, client, wide_events) -> None:
+    response = client.post(f"/api/torque/upload/{volt.token}", {"session": "s", "time": "1772473500000",
+                                                                 "kd": "10", "junk": "x" * 400_000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "E002"
+    assert len(wide_events.events) == 1 and wide_events.events[0]["error"]["code"] == "E002"
+    assert Reading.objects.count() == 0
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_too_many_fields_is_413_with_code(volt, upload, method) -> None:
+    params = {"session": "s", "time": "1772473500000", **{f"kff{i:04x}": "1" for i in range(600)}}
+    response = upload(volt.token, params, method=method)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "E002"
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete", "options"])
+def test_other_methods_are_405_with_code(volt, client, method) -> None:
+    response = getattr(client, method)(f"/api/torque/upload/{volt.token}")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "E003"
+    assert response["Allow"] == "GET, POST"
