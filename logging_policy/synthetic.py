@@ -47,7 +47,7 @@ def trace_id_drawing(*, below: float = 1.0, at_least: float = 0.0, skip: int = 0
     """A trace id whose draw lies in [at_least, below): kept (or dropped) at a known rate, for tests."""
     n = 0
     while True:
-        trace_id = f"{n:032x}"
+        trace_id = f"{n + 1:032x}"  # an all-zero trace id is invalid (W3C)
         n += 1
         if at_least <= trace_draw(trace_id) < below:
             if skip == 0:
