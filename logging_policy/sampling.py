@@ -104,7 +104,8 @@ def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
         return _decision(policy, "slow", 1.0, trace_id)
 
     business = event.get("business")
-    if business and any(business.get(name) for name in policy.critical_events):
+    # Walk the event's few facts, not the policy's list: most events carry none.
+    if business and any(value and name in policy.critical_events for name, value in business.items()):
         return _decision(policy, "critical_event", 1.0, trace_id)
 
     if rule and rule.always_keep:
