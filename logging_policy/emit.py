@@ -59,7 +59,10 @@ def event_emit(event: WideEvent) -> bool:
             "rate": decision.rate,
             "sample_rate": decision.sample_rate,
             "policy_version": policy.version,
+            "policy_source": policy.source,
         }
+        if policy.degraded:
+            event.note_warning("E501", f"sampling policy: {policy.degraded}")
         if policy.dry_run:
             sampling["dry_run"] = True
             sampling["would_keep"] = decision.would_keep

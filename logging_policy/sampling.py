@@ -2,8 +2,9 @@
 
 The order is the contract (docs/events.md, DESIGN.md "Sampling"): error, slow,
 critical business event, always-keep operation, always-keep tier, new vehicle,
-then the operation's rate or the default rate. Random draws hash the trace id,
-so a request and every task it caused are kept or dropped together.
+then the operation's rate or the default rate. The new-vehicle rate is a floor,
+never a cap, so an operation an admin raised to 100 % stays whole. Random draws
+hash the trace id, so a request and every task it caused are kept or dropped together.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TIERS = ("new", "light", "moderate", "heavy")
+# Business facts an admin may mark critical (always kept). Adding a fact in code? List it here.
+BUSINESS_EVENTS = ("trip_created", "gas_mode_entered", "trip_finalized", "charging_session_started",
+                   "refuel_detected")
+# Audit facts no policy can sample away: a policy change must always leave a trace.
+AUDIT_EVENTS = frozenset({"policy_changed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +41,12 @@ class PolicySnapshot:
     new_vehicle_days: int = 30
     new_vehicle_rate: float = 0.25
     always_keep_tiers: frozenset[str] = frozenset({"heavy"})
-    critical_events: frozenset[str] = frozenset(
-        {"trip_created", "gas_mode_entered", "trip_finalized", "charging_session_started",
-         "refuel_detected", "policy_changed"}
-    )
+    critical_events: frozenset[str] = frozenset(BUSINESS_EVENTS) | AUDIT_EVENTS
     dry_run: bool = False
     rules: Mapping[str, OperationRule] = field(default_factory=dict)
+    # Where this snapshot came from and, when degraded, why; not part of the policy itself.
+    source: str = field(default="defaults", compare=False)
+    degraded: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,39 +97,46 @@ def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
     if event.get("success") is False:
         return _decision(policy, "error", 1.0, trace_id)
 
-    slow_ms = rule.slow_threshold_ms if rule and rule.slow_threshold_ms is not None else policy.default_slow_threshold_ms
+    slow_ms = policy.default_slow_threshold_ms
+    if rule and rule.slow_threshold_ms is not None:
+        slow_ms = rule.slow_threshold_ms
     if float(event.get("duration_ms") or 0.0) >= slow_ms:
         return _decision(policy, "slow", 1.0, trace_id)
 
     business = event.get("business")
-    if business and any(business.get(name) for name in policy.critical_events):
+    # Walk the event's few facts, not the policy's list: most events carry none.
+    if business and any(value and name in policy.critical_events for name, value in business.items()):
         return _decision(policy, "critical_event", 1.0, trace_id)
 
     if rule and rule.always_keep:
         return _decision(policy, "always_keep_operation", 1.0, trace_id)
+
+    if rule:
+        rate, reason = rule.sample_rate, "operation_rate"
+    else:
+        rate, reason = policy.default_sample_rate, "default_rate"
 
     vehicle = event.get("vehicle")
     if vehicle:
         tier = usage_tier(vehicle.get("total_trips"), policy)
         if tier in policy.always_keep_tiers:
             return _decision(policy, "always_keep_tier", 1.0, trace_id)
-        # A vehicle with no lifetime context yet counts as brand new.
+        # A vehicle with no lifetime context yet counts as brand new. The new-vehicle rate is a
+        # floor: it raises a low operation rate but never lowers one an admin set higher.
         age = vehicle.get("account_age_days")
-        if age is None or age < policy.new_vehicle_days:
+        if (age is None or age < policy.new_vehicle_days) and policy.new_vehicle_rate > rate:
             return _decision(policy, "new_vehicle", policy.new_vehicle_rate, trace_id)
 
-    if rule:
-        return _decision(policy, "operation_rate", rule.sample_rate, trace_id)
-    return _decision(policy, "default_rate", policy.default_sample_rate, trace_id)
+    return _decision(policy, reason, rate, trace_id)
 
 
 def default_policy() -> PolicySnapshot:
-    """The seeded defaults, used before the database policy is readable."""
+    """The seeded defaults (migration 0002 writes the same), used when no policy is readable."""
+    trip_ops = ("telemetry.tasks.trip_finalize", "telemetry.tasks.trips_close_stale")
     return PolicySnapshot(
         rules={
             "telemetry_upload": OperationRule(sample_rate=0.05),
-            "trip_finalize": OperationRule(sample_rate=1.0),
-            "trips_close_stale": OperationRule(sample_rate=1.0),
-            "external_api.weather": OperationRule(sample_rate=1.0, always_keep=True),
+            **{name: OperationRule(sample_rate=1.0) for name in trip_ops},
+            "external_api.weather": OperationRule(sample_rate=1.0),
         }
     )

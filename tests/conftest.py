@@ -10,7 +10,7 @@ import orjson
 import pytest
 from django.test import Client
 
-from logging_policy.policy import policy_override
+from logging_policy.policy import policy_forget, policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
 
@@ -57,17 +57,31 @@ class EventCapture(logging.Handler):
 KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
 
 
+@pytest.fixture(autouse=True)
+def fresh_policy() -> Iterator[None]:
+    """Each test starts with no cached policy, here or in Redis (an earlier run's copy would leak in)."""
+    policy_forget(shared=True)
+    yield
+    policy_forget()
+
+
 @pytest.fixture
-def wide_events() -> Iterator[EventCapture]:
-    """Every wide event written while the test runs, parsed; sampling keeps everything."""
+def sampled_events() -> Iterator[EventCapture]:
+    """The wide events written while the test runs, under the real policy (not keep-everything)."""
     handler = EventCapture()
     logger = logging.getLogger("wide_events")
     logger.addHandler(handler)
     try:
-        with policy_override(KEEP_ALL):
-            yield handler
+        yield handler
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.fixture
+def wide_events(sampled_events: EventCapture) -> Iterator[EventCapture]:
+    """Every wide event written while the test runs, parsed; sampling keeps everything."""
+    with policy_override(KEEP_ALL):
+        yield sampled_events
 
 
 pytest_plugins = ["tests.live"]

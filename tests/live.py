@@ -9,6 +9,7 @@ PostgreSQL test database the test uses (so tests using it must commit:
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -109,6 +110,59 @@ def live_worker(django_db_setup: None, django_db_blocker: Any, tmp_path_factory:
             pytest.fail(f"Celery worker did not start:\n{worker.log()}")
         time.sleep(0.2)
     yield worker
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+class LiveWeb(LiveProcess):
+    """A real web server process (gunicorn, two worker processes) serving the test database."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], events_path: Path, log_path: Path, base_url: str) -> None:
+        super().__init__(proc, events_path, log_path)
+        self.base_url = base_url
+
+    def events_by_request_id(self) -> dict[str, dict[str, Any]]:
+        return {event["request_id"]: event for event in self.events()}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_web(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[LiveWeb]:
+    """gunicorn on a free 127.0.0.1 port against the test database and Redis; events to a file."""
+    import httpx
+
+    tmp = tmp_path_factory.mktemp("web")
+    with django_db_blocker.unblock():
+        env = live_env(tmp)
+    port = free_port()
+    log_path = tmp / "web.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "volttracker.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--timeout", "30", "--graceful-timeout", "5"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    web = LiveWeb(proc, tmp / "events.jsonl", log_path, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{web.base_url}/api/torque/upload/not-a-token", timeout=2)  # any answer: it serves
+            break
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"web server did not start:\n{web.log()}")
+            time.sleep(0.2)
+    yield web
     proc.terminate()
     try:
         proc.wait(timeout=15)

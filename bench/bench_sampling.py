@@ -1,0 +1,81 @@
+"""Sampling decision: cost per event and accuracy over 1,000,000 synthetic events.
+
+    python bench/bench_sampling.py [--events 1000000] [--chunk 100000]
+
+Events are generated in seeded chunks (profiles mixed as below); per chunk, the
+full decision and the trace-id hash alone are timed back to back, so their
+ratio is measured side by side on the same machine state. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from logging_policy.sampling import decide, default_policy, trace_draw  # noqa: E402
+from logging_policy.synthetic import synthetic_event  # noqa: E402
+
+MIX = {"ordinary": 0.90, "new_vehicle": 0.05, "critical": 0.02, "heavy": 0.015, "slow": 0.01, "error": 0.005}
+EXPECTED = {"ordinary": 0.05, "new_vehicle": 0.25, "critical": 1.0, "heavy": 1.0, "slow": 1.0, "error": 1.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=100_000)
+    args = parser.parse_args()
+    policy = default_policy()
+    rng = random.Random(2026)
+    profiles, weights = list(MIX), list(MIX.values())
+    seen: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    weighted: Counter[str] = Counter()
+    decide_s = draw_s = 0.0
+    done = 0
+    while done < args.events:
+        n = min(args.chunk, args.events - done)
+        chunk = [(p, synthetic_event(p, rng)) for p in rng.choices(profiles, weights, k=n)]
+        events = [e for _, e in chunk]
+        trace_ids = [e["trace_id"] for e in events]
+
+        start = time.perf_counter()
+        decisions = [decide(policy, e) for e in events]
+        decide_s += time.perf_counter() - start
+        start = time.perf_counter()
+        for t in trace_ids:
+            trace_draw(t)
+        draw_s += time.perf_counter() - start
+
+        for (profile, _), d in zip(chunk, decisions, strict=True):
+            seen[profile] += 1
+            if d.keep:
+                kept[profile] += 1
+                weighted[profile] += d.sample_rate
+        done += n
+
+    print(f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or 'cpu'}), "
+          f"{args.events:,} events")
+    print(f"decide():      {decide_s / args.events * 1e6:6.2f} us/event  ({args.events / decide_s:,.0f} decisions/s)")
+    print(f"trace_draw():  {draw_s / args.events * 1e6:6.2f} us/event  (decide = {decide_s / draw_s:.1f}x the hash)")
+    print(f"{'profile':<12} {'events':>9} {'kept':>8} {'share':>8} {'expected':>8} {'weighted':>11} {'error':>7}")
+    total_kept = total_weighted = 0.0
+    for profile in profiles:
+        share = kept[profile] / seen[profile]
+        err = (weighted[profile] - seen[profile]) / seen[profile] * 100
+        total_kept += kept[profile]
+        total_weighted += weighted[profile]
+        print(f"{profile:<12} {seen[profile]:>9,} {kept[profile]:>8,} {share:>8.4f} {EXPECTED[profile]:>8.2f} "
+              f"{weighted[profile]:>11,.0f} {err:>+6.2f}%")
+    print(f"{'all':<12} {args.events:>9,} {int(total_kept):>8,} {total_kept / args.events:>8.4f} {'':>8} "
+          f"{total_weighted:>11,.0f} {(total_weighted - args.events) / args.events * 100:>+6.2f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The sampling policy in the admin: one page with its operation rules inline, and its change history.
+
+Editing needs `logging_policy.change_sampling_policy`; being staff is not enough.
+Viewing needs that or the model's view permission.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from logging_policy.changes import policy_active_get_or_create, policy_change_record, policy_version_next
+from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
+from logging_policy.policy import CHECK_INTERVAL_S
+from logging_policy.sampling import BUSINESS_EVENTS, TIERS
+
+EDIT_PERMISSION = "logging_policy.change_sampling_policy"
+
+
+def can_edit(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.has_perm(EDIT_PERMISSION)
+
+
+def can_view(request: HttpRequest, model: type[Model]) -> bool:
+    return can_edit(request) or request.user.has_perm(f"logging_policy.view_{model._meta.model_name}")
+
+
+def _choices_field(name: str, known: tuple[str, ...], what: str) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=[(value, value) for value in known],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=LoggingPolicy._meta.get_field(name).help_text,
+        error_messages={"invalid_choice": f"Unknown {what} %(value)s. Known: {', '.join(known)}."},
+    )
+
+
+class LoggingPolicyForm(forms.ModelForm):
+    always_keep_tiers = _choices_field("always_keep_tiers", TIERS, "tier")
+    critical_events = _choices_field("critical_events", BUSINESS_EVENTS, "event name")
+
+    class Meta:
+        model = LoggingPolicy
+        fields = ["default_sample_rate", "default_slow_threshold_ms", "moderate_min_trips", "heavy_min_trips",
+                  "always_keep_tiers", "new_vehicle_days", "new_vehicle_rate", "critical_events", "dry_run"]
+
+
+class OperationRuleInline(admin.TabularInline):
+    model = OperationRule
+    extra = 1
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view(request, LoggingPolicy)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_edit(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_edit(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_edit(request)
+
+
+@admin.register(LoggingPolicy)
+class LoggingPolicyAdmin(admin.ModelAdmin):
+    form = LoggingPolicyForm
+    inlines = [OperationRuleInline]
+    readonly_fields = ["version", "updated_at", "recent_changes"]
+    fieldsets = [
+        (None, {"fields": ["version", "updated_at", "dry_run"]}),
+        ("Rates", {"fields": ["default_sample_rate", "new_vehicle_days", "new_vehicle_rate"]}),
+        ("Always kept", {"fields": ["default_slow_threshold_ms", "critical_events", "always_keep_tiers"]}),
+        ("Usage tiers", {"fields": ["moderate_min_trips", "heavy_min_trips"],
+                         "description": "light: fewer trips than moderate; heavy: at least the heavy threshold."}),
+        ("History", {"fields": ["recent_changes"]}),
+    ]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_view(request, LoggingPolicy) or can_view(request, PolicyChange)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view(request, LoggingPolicy)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_edit(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one active policy, created by the migration (or on first visit)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """There is one policy: the list is its page."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        policy = policy_active_get_or_create()
+        return HttpResponseRedirect(reverse("admin:logging_policy_loggingpolicy_change", args=[policy.pk]))
+
+    @admin.display(description="Recent changes")
+    def recent_changes(self, obj: LoggingPolicy) -> str:
+        changes = obj.changes.all()[:5]
+        rows = format_html_join("", "<li><a href='{}'>{}</a></li>", (
+            (reverse("admin:logging_policy_policychange_change", args=[c.pk]), str(c)) for c in changes
+        ))
+        link = reverse("admin:logging_policy_policychange_changelist")
+        return format_html("<ul>{}</ul><a href='{}'>Full change history</a>", rows, link)
+
+    def save_model(self, request: HttpRequest, obj: LoggingPolicy, form: forms.ModelForm, change: bool) -> None:
+        request._policy_before = policy_version_next(policy=obj)  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+
+        def tell(published: bool) -> None:
+            if published:
+                messages.info(request, f"Policy v{form.instance.version} is in force here now and in every "
+                                       f"process within {CHECK_INTERVAL_S:g} seconds.")
+            else:
+                messages.warning(request, "Saved, but the shared cache (Redis) could not be reached: other "
+                                          "processes apply this policy within a minute of it coming back.")
+
+        policy_change_record(policy=form.instance, before=request._policy_before,  # type: ignore[attr-defined]
+                             user=request.user, on_published=tell)
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(admin.ModelAdmin):
+    """The audit trail: read-only."""
+
+    list_display = ["changed_at", "changed_by_username", "version", "summary"]
+    list_filter = ["changed_at"]
+    readonly_fields = ["changed_at", "changed_by_username", "changed_by", "version", "diff", "before", "after"]
+    fields = readonly_fields
+
+    @admin.display(description="What changed")
+    def summary(self, obj: PolicyChange) -> str:
+        return ", ".join(f"{key}: {old} → {new}" for key, (old, new) in obj.diff.items())[:300] or "(nothing)"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_view(request, PolicyChange)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view(request, PolicyChange)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

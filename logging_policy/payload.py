@@ -1,0 +1,69 @@
+"""The policy as plain data: the form kept in the shared cache and in PolicyChange records. Pure.
+
+A payload is a JSON-able dict; `snapshot_from_payload(snapshot_to_payload(s)) == s`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logging_policy.sampling import AUDIT_EVENTS, OperationRule, PolicySnapshot
+
+Payload = dict[str, Any]
+
+SCALAR_FIELDS = ("version", "default_sample_rate", "default_slow_threshold_ms", "heavy_min_trips",
+                 "moderate_min_trips", "new_vehicle_days", "new_vehicle_rate", "dry_run")
+
+
+def snapshot_to_payload(snapshot: PolicySnapshot) -> Payload:
+    payload: Payload = {name: getattr(snapshot, name) for name in SCALAR_FIELDS}
+    payload["always_keep_tiers"] = sorted(snapshot.always_keep_tiers)
+    payload["critical_events"] = sorted(snapshot.critical_events - AUDIT_EVENTS)
+    payload["rules"] = {
+        name: {"sample_rate": rule.sample_rate, "slow_threshold_ms": rule.slow_threshold_ms,
+               "always_keep": rule.always_keep}
+        for name, rule in sorted(snapshot.rules.items())
+    }
+    return payload
+
+
+def snapshot_from_payload(payload: Payload, *, source: str, degraded: str = "") -> PolicySnapshot:
+    """The snapshot for `payload`; audit events are critical whatever the payload says."""
+    rules = {
+        name: OperationRule(
+            sample_rate=float(rule["sample_rate"]),
+            slow_threshold_ms=None if rule["slow_threshold_ms"] is None else float(rule["slow_threshold_ms"]),
+            always_keep=bool(rule["always_keep"]),
+        )
+        for name, rule in payload["rules"].items()
+    }
+    return PolicySnapshot(
+        version=int(payload["version"]),
+        default_sample_rate=float(payload["default_sample_rate"]),
+        default_slow_threshold_ms=float(payload["default_slow_threshold_ms"]),
+        heavy_min_trips=int(payload["heavy_min_trips"]),
+        moderate_min_trips=int(payload["moderate_min_trips"]),
+        new_vehicle_days=int(payload["new_vehicle_days"]),
+        new_vehicle_rate=float(payload["new_vehicle_rate"]),
+        always_keep_tiers=frozenset(payload["always_keep_tiers"]),
+        critical_events=frozenset(payload["critical_events"]) | AUDIT_EVENTS,
+        dry_run=bool(payload["dry_run"]),
+        rules=rules,
+        source=source,
+        degraded=degraded,
+    )
+
+
+def payload_diff(before: Payload | None, after: Payload) -> dict[str, list[Any]]:
+    """`{"path": [old, new]}` for every value that changed (rules as `rules.<operation>.<field>`)."""
+    before = before or {}
+
+    def flat(payload: Payload) -> dict[str, Any]:
+        out = {k: v for k, v in payload.items() if k not in ("rules", "version")}
+        for name, rule in payload.get("rules", {}).items():
+            out.update({f"rules.{name}.{k}": v for k, v in rule.items()})
+        return out
+
+    old, new = flat(before), flat(after)
+    return {key: [old.get(key), new.get(key)] for key in sorted(old.keys() | new.keys())
+            if old.get(key) != new.get(key)}
