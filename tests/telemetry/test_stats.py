@@ -152,6 +152,8 @@ def test_management_command_refreshes_all_or_one(three_trips, new_vehicle, capsy
     call_command("refresh_vehicle_stats", "--no-progress")
     assert "Refreshed 2 vehicles in 1 statements." in capsys.readouterr().out
     assert VehicleStats.objects.get(vehicle=three_trips).total_trips == 3
+    call_command("refresh_vehicle_stats", "--chunk", "1")
+    assert "2/2" in capsys.readouterr().err  # the progress bar, one step per statement
     VehicleStats.objects.all().delete()
     call_command("refresh_vehicle_stats", "--vehicle", str(other.pk))
     assert list(VehicleStats.objects.values_list("vehicle_id", flat=True)) == [other.pk]
