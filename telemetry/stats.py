@@ -31,7 +31,9 @@ _COLUMNS = (
     "capacity_degradation_percent", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "refreshed_at",
 )
 
+# INSERT comes first (CTEs inside): Python's sqlite3 reports rowcount only for statements that start with it.
 _REFRESH_SQL = """
+INSERT INTO {stats} (vehicle_id, {columns})
 WITH trip_agg AS (
     SELECT t.vehicle_id,
            COUNT(*) AS total_trips,
@@ -75,7 +77,6 @@ sample_agg AS (
     FROM used u
     GROUP BY u.vehicle_id
 )
-INSERT INTO {stats} (vehicle_id, {columns})
 SELECT v.id,
        COALESCE(ta.total_trips, 0),
        COALESCE(ta.total_miles, 0),
