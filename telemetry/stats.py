@@ -4,8 +4,10 @@ Every figure is an aggregate over finished trips and battery samples computed by
 the database (docs/stats.md), never a Python loop over rows. The same statement
 serves one vehicle (a range of one id) and all vehicles (ranges of
 `REFRESH_CHUNK` ids), on PostgreSQL and on the embedded SQLite alike: the
-capacity trend is the least-squares slope from centred sums, which both
-compute (PostgreSQL's `regr_slope` gives the same; a test holds them equal).
+capacity trend is the least-squares slope from plain sums (n, Σx, Σy, Σxx, Σxy),
+which both compute in one hash aggregate (PostgreSQL's `regr_slope` gives the
+same; a test holds them equal). The miles axis starts at 0 per vehicle, so the
+sums do not cancel catastrophically.
 Refreshing is idempotent: it recomputes from the source rows and overwrites.
 """
 
@@ -20,8 +22,10 @@ from django.utils import timezone
 from logging_policy.events import current_event
 from telemetry.models import BatteryHealthSample, Trip, Vehicle, VehicleStats
 
-# Vehicles per statement on the all-vehicles path: few statements, short row locks.
-REFRESH_CHUNK = 5_000
+# Vehicles per statement on the all-vehicles path. Each statement scans the trips and samples
+# tables once (a range filter is not selective enough for an index), so smaller chunks cost
+# repeated scans; larger ones hold the stats rows' locks longer (bench/bench_stats.py).
+REFRESH_CHUNK = 25_000
 # Fewer miles than this between capacity samples say nothing about a trend.
 MIN_TREND_MILES = 100.0
 
@@ -50,32 +54,37 @@ WITH trip_agg AS (
     WHERE t.is_closed AND t.vehicle_id BETWEEN %(lo)s AND %(hi)s
     GROUP BY t.vehicle_id
 ),
-kinds AS (
-    -- BECM samples when the vehicle has any; estimates only for cars that never report it.
-    SELECT s.id, s.vehicle_id, s.capacity_kwh, s.lifetime_miles, s.at,
+kind_agg AS (
+    -- Sums for the least-squares slope, per vehicle and kind of sample: one hash aggregate, no sort.
+    SELECT s.vehicle_id,
            CASE WHEN s.is_estimate THEN 1 ELSE 0 END AS est,
-           MIN(CASE WHEN s.is_estimate THEN 1 ELSE 0 END) OVER (PARTITION BY s.vehicle_id) AS only_estimates
+           COUNT(*) AS n,
+           SUM(s.lifetime_miles) AS sx,
+           SUM(s.capacity_kwh) AS sy,
+           SUM(s.lifetime_miles * s.lifetime_miles) AS sxx,
+           SUM(s.lifetime_miles * s.capacity_kwh) AS sxy,
+           MAX(s.lifetime_miles) - MIN(s.lifetime_miles) AS spread,
+           MAX(s.at) AS last_at
     FROM {sample} s
     WHERE s.vehicle_id BETWEEN %(lo)s AND %(hi)s
+    GROUP BY s.vehicle_id, CASE WHEN s.is_estimate THEN 1 ELSE 0 END
 ),
-used AS (
-    SELECT k.vehicle_id, k.capacity_kwh, k.est, k.lifetime_miles AS x,
-           AVG(k.lifetime_miles) OVER (PARTITION BY k.vehicle_id) AS mean_x,
-           AVG(k.capacity_kwh) OVER (PARTITION BY k.vehicle_id) AS mean_y,
-           ROW_NUMBER() OVER (PARTITION BY k.vehicle_id ORDER BY k.at DESC, k.id DESC) AS rn
-    FROM kinds k
-    WHERE k.est = k.only_estimates
+chosen AS (
+    -- BECM samples when the vehicle has any; estimates only for cars that never report it.
+    SELECT ka.*
+    FROM kind_agg ka
+    JOIN (SELECT vehicle_id, MIN(est) AS est FROM kind_agg GROUP BY vehicle_id) pick
+      ON pick.vehicle_id = ka.vehicle_id AND pick.est = ka.est
 ),
 sample_agg AS (
-    SELECT u.vehicle_id,
-           COUNT(*) AS n,
-           MAX(CASE WHEN u.rn = 1 THEN u.capacity_kwh END) AS latest,
-           MAX(CASE WHEN u.rn = 1 THEN u.est END) AS latest_est,
-           CASE WHEN MAX(u.x) - MIN(u.x) >= %(min_trend_miles)s
-                THEN SUM((u.x - u.mean_x) * (u.capacity_kwh - u.mean_y))
-                     / SUM((u.x - u.mean_x) * (u.x - u.mean_x)) END AS slope
-    FROM used u
-    GROUP BY u.vehicle_id
+    SELECT c.vehicle_id, c.n, c.est AS latest_est,
+           -- Two samples at the same instant: the higher one (index on vehicle, at).
+           (SELECT MAX(l.capacity_kwh) FROM {sample} l
+             WHERE l.vehicle_id = c.vehicle_id AND l.at = c.last_at
+               AND (CASE WHEN l.is_estimate THEN 1 ELSE 0 END) = c.est) AS latest,
+           CASE WHEN c.spread >= %(min_trend_miles)s
+                THEN (c.n * c.sxy - c.sx * c.sy) / (c.n * c.sxx - c.sx * c.sx) END AS slope
+    FROM chosen c
 )
 SELECT v.id,
        COALESCE(ta.total_trips, 0),
