@@ -108,7 +108,8 @@ def test_stats_api_uses_the_event_field_names(client, volt, refreshed, wide_even
                                               django_assert_num_queries) -> None:
     with django_assert_num_queries(2):
         # 1 Bearer token's vehicle (access rule), 2 vehicle with its stats row by primary key
-        response = client.get(f"/api/vehicles/{volt.vehicle.pk}/stats/", headers={"Authorization": f"Bearer {volt.token}"})
+        response = client.get(f"/api/vehicles/{volt.vehicle.pk}/stats/",
+                              headers={"Authorization": f"Bearer {volt.token}"})
     assert response.status_code == 200
     body = response.json()
     event = next(e for e in wide_events.events if e["operation"] == "vehicle_stats")

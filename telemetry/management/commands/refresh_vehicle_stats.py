@@ -24,6 +24,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Refreshed vehicle {options['vehicle']}.")
             return
         with tqdm(total=Vehicle.objects.count(), unit="vehicle", disable=options["no_progress"],
-                  file=self.stderr._out) as bar:
+                  file=self.stderr._out) as bar:  # the raw stream: OutputWrapper.write appends newlines
             summary = vehicle_stats_refresh_all(chunk=options["chunk"], progress=bar.update)
         self.stdout.write(f"Refreshed {summary.vehicles} vehicles in {summary.statements} statements.")
