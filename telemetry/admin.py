@@ -90,3 +90,6 @@ class ReadingAdmin(ReadOnlyAdmin):
     list_select_related = ("vehicle",)
     date_hierarchy = "recorded_at"
     show_full_result_count = False  # COUNT(*) over millions of readings is the slow part of the page
+
+
+from telemetry import admin_stats  # noqa: E402, F401 - registers the statistics admin

@@ -12,10 +12,11 @@ MAX_TOKEN_LENGTH = 128
 
 
 def vehicle_for_token(token: str) -> Vehicle | None:
-    """The vehicle whose upload token this is; an indexed lookup on the token's hash."""
+    """The vehicle whose upload token this is, with its stats row: one indexed lookup on the token's hash."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    return Vehicle.objects.filter(token_hash=token_hash(token)).first()
+    # The stats row rides along (a primary-key join) so the event's vehicle context costs no query.
+    return Vehicle.objects.select_related("stats").filter(token_hash=token_hash(token)).first()
 
 
 def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse | None:

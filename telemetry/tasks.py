@@ -5,8 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from logging_policy.events import current_event
+from telemetry.stats import vehicle_stats_refresh, vehicle_stats_refresh_all
 from telemetry.trip_weather import trip_weather_refresh
 from telemetry.trips import trip_finalize, trips_stale_ids
+from telemetry.vehicle_context import vehicle_context_add_by_id
 
 
 @shared_task(name="telemetry.tasks.trip_finalize")
@@ -26,3 +28,17 @@ def trips_close_stale() -> int:
     closed = sum(1 for trip_id in ids if trip_finalize(trip_id=trip_id) is not None)
     current_event().set("trips", stale_found=len(ids), finalized=closed)
     return closed
+
+
+@shared_task(name="telemetry.tasks.vehicle_stats_refresh")
+def vehicle_stats_refresh_task(vehicle_id: int) -> int:
+    """Recompute one vehicle's statistics (queued when one of its trips is finalized)."""
+    written = vehicle_stats_refresh(vehicle_id=vehicle_id)
+    vehicle_context_add_by_id(vehicle_id=vehicle_id)
+    return written
+
+
+@shared_task(name="telemetry.tasks.vehicle_stats_refresh_all")
+def vehicle_stats_refresh_all_task() -> int:
+    """Recompute every vehicle's statistics (beat, every STATS_REFRESH_INTERVAL_SECONDS)."""
+    return vehicle_stats_refresh_all().vehicles

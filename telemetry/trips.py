@@ -14,10 +14,12 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from logging_policy.events import current_event
+from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.gasmode import GasState, gas_mode_step
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
+from telemetry.vehicle_context import vehicle_context_add_by_id
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +133,15 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
         trip.ended_at = trip.last_reading_at
         trip.finalized_at = timezone.now()
         trip.save()
-    event.set("vehicle", id=trip.vehicle_id)
+        capacity = battery_sample_record(trip=trip, samples=samples)
+        from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
+        from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
+
+        task_enqueue_on_commit(tasks.vehicle_stats_refresh_task, trip.vehicle_id)
+    vehicle_context_add_by_id(vehicle_id=trip.vehicle_id)
+    event.set("battery", **vehicle_battery_context(vehicle_id=trip.vehicle_id),
+              capacity_kwh=capacity.capacity_kwh if capacity else None,
+              capacity_is_estimate=capacity.is_estimate if capacity else None)
     event.set(
         "trip",
         id=trip.pk,

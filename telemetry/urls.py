@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from telemetry import views
+from telemetry import views, views_stats
 
 urlpatterns = [
     path("api/torque/upload/<str:token>", views.torque_upload, name="torque_upload"),
     path("api/torque/upload/<str:token>/", views.torque_upload),
     path("api/vehicles/<int:vehicle_id>/trips/", views.vehicle_trips, name="vehicle_trips"),
+    path("api/vehicles/<int:vehicle_id>/stats/", views_stats.vehicle_stats, name="vehicle_stats"),
     path("api/trips/<int:trip_id>/", views.trip_detail, name="trip_detail"),
 ]

@@ -14,6 +14,7 @@ from telemetry.auth import vehicle_access_denied, vehicle_for_token
 from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
 from telemetry.torque import PayloadError, parse_upload
+from telemetry.vehicle_context import vehicle_context_add, vehicle_context_add_by_id
 
 TRIP_FIELDS = (
     "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "kwh_per_mile", "fuel_used_gallons",
@@ -37,7 +38,7 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         vehicle = vehicle_for_token(token)
     if vehicle is None:
         return error_response("E400")
-    event.set("vehicle", id=vehicle.pk)
+    vehicle_context_add(vehicle=vehicle)
 
     try:
         with event.timer("parse"):
@@ -68,6 +69,7 @@ def vehicle_trips(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     current_event().set("vehicle", id=vehicle_id)
     if denied := vehicle_access_denied(request, vehicle_id):
         return denied
+    vehicle_context_add_by_id(vehicle_id=vehicle_id)
     trips = Trip.objects.filter(vehicle_id=vehicle_id).order_by("-started_at")[:TRIPS_PAGE_SIZE]
     return JsonResponse({"vehicle_id": vehicle_id, "trips": [_trip_json(t) for t in trips]})
 
@@ -81,4 +83,5 @@ def trip_detail(request: HttpRequest, trip_id: int) -> JsonResponse:
     current_event().set("trip", id=trip.pk)
     if denied := vehicle_access_denied(request, trip.vehicle_id):
         return denied
+    vehicle_context_add_by_id(vehicle_id=trip.vehicle_id)
     return JsonResponse(_trip_json(trip))

@@ -151,6 +151,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telemetry.tasks.trips_close_stale",
         "schedule": env.float("STALE_CHECK_INTERVAL_SECONDS", default=60.0),
     },
+    "refresh-vehicle-stats": {
+        "task": "telemetry.tasks.vehicle_stats_refresh_all",
+        "schedule": float(STATS_REFRESH_INTERVAL_SECONDS),
+    },
 }
 
 # --- Auth, i18n, static -------------------------------------------------------

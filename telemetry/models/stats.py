@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.db import models
+
+from telemetry.models.trips import Trip
+from telemetry.models.vehicles import Vehicle
+
+
+class VehicleStats(models.Model):
+    """Lifetime figures of one vehicle, precomputed by `telemetry.stats` (docs/stats.md).
+
+    Read by every request and task that knows its vehicle; never computed on the request path.
+    """
+
+    vehicle = models.OneToOneField(Vehicle, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    total_trips = models.PositiveIntegerField(default=0, help_text="Finished trips.")
+    total_miles = models.FloatField(default=0.0)
+    electric_miles = models.FloatField(default=0.0)
+    gas_miles = models.FloatField(default=0.0)
+    electric_share = models.FloatField(null=True, blank=True, help_text="Electric miles / total miles, 0-1.")
+    first_trip_at = models.DateTimeField(null=True, blank=True)
+    last_trip_at = models.DateTimeField(null=True, blank=True)
+    avg_kwh_per_mile = models.FloatField(null=True, blank=True)
+    lifetime_mpg = models.FloatField(null=True, blank=True)
+    battery_capacity_kwh = models.FloatField(null=True, blank=True, help_text="Latest capacity sample.")
+    capacity_is_estimate = models.BooleanField(default=False)
+    capacity_degradation_percent = models.FloatField(
+        null=True, blank=True, help_text="Capacity lost against the vehicle's nominal capacity, %."
+    )
+    capacity_loss_kwh_per_10k_miles = models.FloatField(
+        null=True, blank=True, help_text="Least-squares trend of the capacity samples; positive means losing."
+    )
+    capacity_samples = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "vehicle stats"
+
+    def __str__(self) -> str:
+        return f"stats of vehicle {self.vehicle_id}"
+
+
+class BatteryHealthSample(models.Model):
+    """One battery capacity reading per finished trip: the BECM's value, or our estimate."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="battery_samples")
+    trip = models.OneToOneField(Trip, on_delete=models.CASCADE, related_name="battery_sample")
+    capacity_kwh = models.FloatField(help_text="Whole-pack capacity, comparable to the nominal kWh.")
+    is_estimate = models.BooleanField(help_text="Estimated from energy over SOC drop, not reported by the BECM.")
+    odometer_miles = models.FloatField(null=True, blank=True, help_text="Odometer at the trip's end, if read.")
+    lifetime_miles = models.FloatField(help_text="Miles of the vehicle's finished trips up to this one: the trend's axis.")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["vehicle", "at"], name="battery_sample_vehicle_at")]
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.capacity_kwh:.2f} kWh{' (est.)' if self.is_estimate else ''} @ {self.at:%Y-%m-%d}"

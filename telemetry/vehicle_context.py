@@ -1,0 +1,72 @@
+"""The vehicle's lifetime context on every event, read from the precomputed `VehicleStats` row.
+
+Never an aggregate here: at most one indexed query (by primary key), none when
+the row came with the vehicle (`select_related("stats")`). The usage tier is
+derived at read time from the counts and the *current* policy thresholds, so a
+threshold edited in the admin applies at once, without a refresh.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
+
+from logging_policy.events import current_event
+from logging_policy.policy import policy_current
+from logging_policy.sampling import PolicySnapshot, usage_tier
+from telemetry.models import Vehicle, VehicleStats
+
+# The `vehicle.*` event fields and the first fields of GET /api/vehicles/<id>/stats/ (same names).
+CONTEXT_FIELDS = (
+    "id", "total_trips", "total_miles", "account_age_days", "usage_tier", "battery_capacity_kwh",
+    "capacity_degradation_percent", "avg_kwh_per_mile", "stats_age_seconds",
+)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: PolicySnapshot,
+                    now: datetime) -> dict[str, Any]:
+    """The `vehicle.*` fields. No stats row yet, or no trips: tier `new`, age 0. Pure."""
+    trips = stats.total_trips if stats else 0
+    first = stats.first_trip_at if stats else None
+    return {
+        "id": vehicle_id,
+        "total_trips": trips,
+        "total_miles": _round(stats.total_miles, 1) if stats else 0.0,
+        "account_age_days": max((now - first).days, 0) if first else 0,
+        "usage_tier": usage_tier(trips, policy),
+        "battery_capacity_kwh": _round(stats.battery_capacity_kwh, 2) if stats else None,
+        "capacity_degradation_percent": _round(stats.capacity_degradation_percent, 1) if stats else None,
+        "avg_kwh_per_mile": _round(stats.avg_kwh_per_mile, 3) if stats else None,
+        "stats_age_seconds": round((now - stats.refreshed_at).total_seconds(), 1) if stats else None,
+    }
+
+
+def vehicle_stats_of(vehicle: Vehicle) -> VehicleStats | None:
+    """The vehicle's stats row: from `select_related("stats")` when loaded, else one query by primary key."""
+    try:
+        return vehicle.stats
+    except ObjectDoesNotExist:
+        return None
+
+
+def vehicle_context_add(*, vehicle: Vehicle) -> dict[str, Any]:
+    """Put the vehicle's context on the current event; no query when `stats` was select_related."""
+    context = vehicle_context(vehicle_id=vehicle.pk, stats=vehicle_stats_of(vehicle), policy=policy_current(),
+                              now=timezone.now())
+    current_event().set("vehicle", **context)
+    return context
+
+
+def vehicle_context_add_by_id(*, vehicle_id: int) -> dict[str, Any]:
+    """Put the vehicle's context on the current event: one query by primary key."""
+    stats = VehicleStats.objects.filter(vehicle_id=vehicle_id).first()
+    context = vehicle_context(vehicle_id=vehicle_id, stats=stats, policy=policy_current(), now=timezone.now())
+    current_event().set("vehicle", **context)
+    return context

@@ -1,0 +1,26 @@
+"""Rows made directly, for tests that need known figures rather than simulated drives."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from telemetry.models import BatteryHealthSample, Trip, Vehicle
+
+
+def trip_make(vehicle: Vehicle, started_at: datetime, *, closed: bool = True, **figures: Any) -> Trip:
+    """A trip of `vehicle` with the given figures; finished unless `closed=False`."""
+    ended = started_at + timedelta(minutes=30)
+    return Trip.objects.create(
+        vehicle=vehicle, session=str(int(started_at.timestamp() * 1000)), trip_key=f"t{started_at.timestamp()}",
+        started_at=started_at, last_reading_at=ended, last_received_at=ended,
+        ended_at=ended if closed else None, is_closed=closed, **figures,
+    )
+
+
+def sample_make(trip: Trip, capacity_kwh: float, lifetime_miles: float, *, is_estimate: bool = False
+                ) -> BatteryHealthSample:
+    return BatteryHealthSample.objects.create(
+        vehicle_id=trip.vehicle_id, trip=trip, capacity_kwh=capacity_kwh, is_estimate=is_estimate,
+        lifetime_miles=lifetime_miles, at=trip.ended_at or trip.last_reading_at,
+    )
