@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from telemetry.models.charging import ChargingSession, Refuel
 from telemetry.models.readings import PidDescription, Reading
 from telemetry.models.trips import Trip
 from telemetry.models.vehicles import Vehicle
 
-__all__ = ["PidDescription", "Reading", "Trip", "Vehicle"]
+__all__ = ["ChargingSession", "PidDescription", "Reading", "Refuel", "Trip", "Vehicle"]
