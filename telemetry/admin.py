@@ -90,3 +90,7 @@ class ReadingAdmin(ReadOnlyAdmin):
     list_select_related = ("vehicle",)
     date_hierarchy = "recorded_at"
     show_full_result_count = False  # COUNT(*) over millions of readings is the slow part of the page
+
+
+# Charging sessions and refuels live in their own module; importing it registers them.
+from telemetry import admin_charging  # noqa: E402, F401
