@@ -97,7 +97,7 @@ def test_retried_uploads_do_not_double_kwh(volt, upload) -> None:
     assert after.reading_count == len(readings)
 
 
-def test_driving_off_closes_the_session_even_in_a_new_torque_session(volt, upload) -> None:
+def test_driving_off_closes_the_session_even_in_a_new_torque_session(volt, upload, django_assert_num_queries) -> None:
     plan = ChargePlan(session="c-7", start=EVENING, start_soc=80, step_seconds=60)
     send_all(upload, volt.token, charge_readings(plan))
     drive = DrivePlan(session="d-7", start=EVENING + timedelta(hours=8), electric_miles=2, gas_miles=0)
@@ -106,6 +106,9 @@ def test_driving_off_closes_the_session_even_in_a_new_torque_session(volt, uploa
     session = ChargingSession.objects.get()
     assert session.is_complete and session.closed_reason == "drove_off"
     assert not Trip.objects.filter(charging_session__isnull=False).exists()
+    with django_assert_num_queries(4):
+        # Once closed, driving costs nothing extra: 1 vehicle, 2 trip, 3 INSERT reading, 4 UPDATE trip
+        assert upload(volt.token, next(readings)).content == b"OK!"
 
 
 def test_beat_closes_a_session_with_no_upload_for_the_stale_window(volt, upload) -> None:
