@@ -93,3 +93,5 @@ class ReadingAdmin(ReadOnlyAdmin):
 
 
 from telemetry import admin_stats  # noqa: E402, F401 - registers the statistics admin
+# Charging sessions and refuels live in their own module; importing it registers them.
+from telemetry import admin_charging  # noqa: E402, F401

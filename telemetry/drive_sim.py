@@ -115,3 +115,66 @@ def drive_metadata(plan: DrivePlan) -> dict[str, str]:
 def session_for(start: datetime) -> str:
     """Torque's session id: the ms timestamp at which logging started."""
     return str(int(start.astimezone(UTC).timestamp() * 1000))
+
+
+@dataclass(frozen=True, slots=True)
+class ChargePlan:
+    """A parked charge: the charger draws `charger_kw` from the wall; the pack gets `efficiency` of it."""
+
+    session: str
+    start: datetime
+    start_soc: float = 20.0
+    end_soc: float = 90.0
+    charger_kw: float = 3.3
+    efficiency: float = 0.9
+    usable_kwh: float = 14.0
+    step_seconds: float = 30.0
+    # No readings for a while (the phone lost the car; the charge goes on): `(after_seconds, for_seconds)`.
+    gap: tuple[float, float] | None = None
+    report_charger_power: bool = True
+    fuel_pct: float = 60.0
+    odometer_miles: float = 12_050.0
+    device_id: str = "sim-device-0001"
+
+    @property
+    def battery_kwh(self) -> float:
+        return (self.end_soc - self.start_soc) / 100.0 * self.usable_kwh
+
+    @property
+    def expected_kwh(self) -> float:
+        """Energy from the wall: what the charger-power PID integrates to."""
+        return self.battery_kwh / self.efficiency
+
+    @property
+    def charge_seconds(self) -> float:
+        return self.expected_kwh / self.charger_kw * 3600.0
+
+
+def charge_readings(plan: ChargePlan) -> Iterator[dict[str, str]]:
+    """The data uploads of one parked charge, in time order, in Torque's units and key names."""
+    total = plan.charge_seconds
+    gap_from, gap_len = plan.gap or (total, 0.0)
+    start_ms = int(plan.start.timestamp() * 1000)
+    battery_kw = plan.charger_kw * plan.efficiency
+    times = [i * plan.step_seconds for i in range(int(total // plan.step_seconds) + 1)]
+    if times[-1] < total:
+        times.append(total)
+    for t in times:
+        if gap_from < t < gap_from + gap_len:
+            continue
+        soc = plan.start_soc + battery_kw * t / 3600.0 / plan.usable_kwh * 100.0
+        params = {
+            "v": "8", "session": plan.session, "id": plan.device_id, "eml": "owner@example.com",
+            "time": str(start_ms + int(t * 1000)),
+            "kd": "0", "kff1001": "0", "kc": "0",
+            "ka6": _fmt(plan.odometer_miles * KM_PER_MILE),
+            "k22005b": _fmt(soc),
+            "k22002f": _fmt(plan.fuel_pct),
+            "k22000b": _fmt(-battery_kw),
+            "k220009": _fmt(360.0 + soc * 0.3),
+            "k220057": "1",
+            "kff1006": "42.331234", "kff1005": "-83.051234",
+        }
+        if plan.report_charger_power:
+            params["k22006e"] = _fmt(plan.charger_kw)
+        yield params

@@ -10,6 +10,7 @@ from django.db.models.constants import OnConflict
 from logging_policy.events import current_event
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Vehicle
+from telemetry.parked import parked_record_reading
 from telemetry.torque import TorqueUpload
 from telemetry.trips import trip_for_session, trip_previous_open_ids, trip_record_reading
 
@@ -101,9 +102,14 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload) -> IngestResult:
         return IngestResult("duplicate", trip_id=trip.pk, trip_created=ref.created)
 
     values = upload.values
+    parked: dict[str, object] = {}
+    if upload.recorded_at >= trip.last_reading_at:  # the detectors need time order, as gas mode does
+        with event.timer("parked_detect"):
+            parked = parked_record_reading(vehicle=vehicle, trip=trip, at=upload.recorded_at, values=values,
+                                           new_trip=ref.created)
     with event.timer("trip_update"):
         entered = trip_record_reading(trip=trip, at=upload.recorded_at, rpm=values.get("engine_rpm"),
-                                      soc=values.get("soc_pct"))
+                                      soc=values.get("soc_pct"), also=parked)
     if entered:
         event.fact("gas_mode_entered")
         event.set("trip", gas_mode_entered_at=trip.gas_mode_entered_at, soc_at_gas_entry=trip.soc_at_gas_entry)

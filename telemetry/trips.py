@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,7 +68,8 @@ def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int) -> list[int
     )
 
 
-def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: float | None) -> bool:
+def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: float | None,
+                        also: Mapping[str, object] | None = None) -> bool:
     """Count a newly stored reading on its trip and advance gas detection; True if gas mode began.
 
     One UPDATE. Out-of-order readings (older than the newest one) are counted but
@@ -91,7 +93,7 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
                 entered = True
                 updates.update(gas_mode_entered_at=after.entered_at, soc_at_gas_entry=after.soc_at_entry)
                 trip.gas_mode_entered_at, trip.soc_at_gas_entry = after.entered_at, after.soc_at_entry
-    Trip.objects.filter(pk=trip.pk).update(**updates)
+    Trip.objects.filter(pk=trip.pk).update(**updates, **(also or {}))
     return entered
 
 

@@ -24,6 +24,11 @@ class Trip(models.Model):
     gas_mode_entered_at = models.DateTimeField(null=True, blank=True)
     soc_at_gas_entry = models.FloatField(null=True, blank=True)
 
+    # Parked-car detector state, carried to the vehicle's next trip (docs/charging.md).
+    fuel_window = models.JSONField(default=list, blank=True, help_text="Recent [ms, fuel %] for refuel detection.")
+    charging_session = models.ForeignKey("telemetry.ChargingSession", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+")
+
     # Results of finalization; empty when not computable or implausible (see `notes`).
     distance_miles = models.FloatField(null=True, blank=True)
     distance_source = models.CharField(max_length=16, blank=True, default="")

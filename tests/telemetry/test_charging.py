@@ -1,0 +1,162 @@
+"""Charging sessions built from real uploads against the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from logging_policy.sampling import decide, default_policy
+from telemetry.charging import charging_totals_by_vehicle
+from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_readings
+from telemetry.models import ChargingSession, Trip
+from telemetry.tasks import trips_close_stale
+
+pytestmark = pytest.mark.django_db
+EVENING = datetime(2026, 3, 2, 19, 30, tzinfo=UTC)
+
+
+def send_all(upload, token: str, readings) -> int:
+    count = 0
+    for params in readings:
+        assert upload(token, params).content == b"OK!"
+        count += 1
+    return count
+
+
+def test_l2_evening_charge_gives_the_right_kwh_and_level(volt, upload) -> None:
+    plan = ChargePlan(session="c-1", start=EVENING, start_soc=20, end_soc=90, charger_kw=3.3, step_seconds=60)
+    sent = send_all(upload, volt.token, charge_readings(plan))
+    session = ChargingSession.objects.get()
+    assert session.kwh_added == pytest.approx(plan.expected_kwh, rel=0.05)
+    assert session.kwh_source == "charger_power"
+    assert session.level == "L2"
+    assert session.start_soc == pytest.approx(20.0) and session.end_soc == pytest.approx(90.0, abs=0.01)
+    assert session.peak_power_kw == pytest.approx(3.3) and session.avg_power_kw == pytest.approx(3.3, rel=0.01)
+    assert session.reading_count == sent and session.is_complete is False
+    assert (session.latitude, session.longitude) == (42.331, -83.051)
+    assert 2 <= len(session.power_curve) <= 240
+    assert (session.ended_at - session.started_at).total_seconds() == pytest.approx(plan.charge_seconds, abs=1)
+
+
+def test_without_charger_power_the_battery_power_is_integrated(volt, upload) -> None:
+    plan = ChargePlan(session="c-2", start=EVENING, start_soc=60, step_seconds=60,
+                      report_charger_power=False)
+    send_all(upload, volt.token, charge_readings(plan))
+    session = ChargingSession.objects.get()
+    assert session.kwh_source == "battery_power"
+    assert session.kwh_added == pytest.approx(plan.battery_kwh, rel=0.05)
+
+
+def test_dcfc_rate_session_is_classified_dcfc(volt, upload) -> None:
+    plan = ChargePlan(session="c-3", start=EVENING, start_soc=10, end_soc=80, charger_kw=50.0, efficiency=0.95,
+                      step_seconds=20)
+    send_all(upload, volt.token, charge_readings(plan))
+    session = ChargingSession.objects.get()
+    assert session.level == "DCFC"
+    assert session.kwh_added == pytest.approx(plan.expected_kwh, rel=0.05)
+
+
+def test_interrupted_and_resumed_within_the_stale_window_is_one_session(volt, upload, settings) -> None:
+    settings.TRIP_STALE_SECONDS = 120
+    plan = ChargePlan(session="c-4", start=EVENING, start_soc=60, step_seconds=60, gap=(1800, 100))
+    send_all(upload, volt.token, charge_readings(plan))
+    # And a pause with readings: plugged in, charger at 0 kW for 90 s, then charging again.
+    later = ChargePlan(session="c-4", start=EVENING + timedelta(seconds=plan.charge_seconds + 90), start_soc=90,
+                       end_soc=92, step_seconds=30)
+    paused = {**next(charge_readings(plan)), "time": str(int((EVENING.timestamp() + plan.charge_seconds + 45) * 1000)),
+              "k22006e": "0", "k22000b": "0"}
+    assert upload(volt.token, paused).content == b"OK!"
+    send_all(upload, volt.token, charge_readings(later))
+    session = ChargingSession.objects.get()
+    assert session.kwh_added == pytest.approx(plan.expected_kwh + later.expected_kwh, rel=0.05)
+    assert session.end_soc == pytest.approx(92.0, abs=0.01)
+
+
+def test_a_charge_resumed_after_the_stale_window_is_a_new_session(volt, upload, settings) -> None:
+    settings.TRIP_STALE_SECONDS = 120
+    send_all(upload, volt.token, charge_readings(ChargePlan(session="c-5", start=EVENING, start_soc=70, step_seconds=60,
+                                                            gap=(1800, 600))))
+    sessions = list(ChargingSession.objects.order_by("started_at"))
+    assert len(sessions) == 2
+    assert sessions[0].is_complete and sessions[0].closed_reason == "stale"
+    assert not sessions[1].is_complete
+
+
+def test_retried_uploads_do_not_double_kwh(volt, upload) -> None:
+    plan = ChargePlan(session="c-6", start=EVENING, start_soc=75, step_seconds=60)
+    readings = list(charge_readings(plan))
+    send_all(upload, volt.token, readings)
+    before = ChargingSession.objects.get()
+    send_all(upload, volt.token, readings)  # every upload retried
+    send_all(upload, volt.token, readings[:5])
+    after = ChargingSession.objects.get()
+    assert after.kwh_added == pytest.approx(before.kwh_added)
+    assert after.kwh_added == pytest.approx(plan.expected_kwh, rel=0.05)
+    assert after.reading_count == len(readings)
+
+
+def test_driving_off_closes_the_session_even_in_a_new_torque_session(volt, upload, django_assert_num_queries) -> None:
+    plan = ChargePlan(session="c-7", start=EVENING, start_soc=80, step_seconds=60)
+    send_all(upload, volt.token, charge_readings(plan))
+    drive = DrivePlan(session="d-7", start=EVENING + timedelta(hours=8), electric_miles=2, gas_miles=0)
+    readings = drive_readings(drive)
+    assert upload(volt.token, next(readings)).content == b"OK!"
+    session = ChargingSession.objects.get()
+    assert session.is_complete and session.closed_reason == "drove_off"
+    assert not Trip.objects.filter(charging_session__isnull=False).exists()
+    with django_assert_num_queries(4):
+        # Once closed, driving costs nothing extra: 1 vehicle, 2 trip, 3 INSERT reading, 4 UPDATE trip
+        assert upload(volt.token, next(readings)).content == b"OK!"
+
+
+def test_beat_closes_a_session_with_no_upload_for_the_stale_window(volt, upload) -> None:
+    plan = ChargePlan(session="c-8", start=EVENING, start_soc=80, step_seconds=60)
+    send_all(upload, volt.token, charge_readings(plan))
+    assert trips_close_stale() == 0  # the trip is fresh too: nothing to close yet
+    assert ChargingSession.objects.get().is_complete is False
+    ChargingSession.objects.update(last_received_at=timezone.now() - timedelta(minutes=10))
+    trips_close_stale()
+    session = ChargingSession.objects.get()
+    assert session.is_complete and session.closed_reason == "stale" and session.closed_at is not None
+    assert Trip.objects.get().charging_session_id is None
+
+
+def test_session_start_is_a_business_fact_kept_by_the_default_policy(volt, upload, wide_events) -> None:
+    readings = list(charge_readings(ChargePlan(session="c-9", start=EVENING, step_seconds=60)))
+    parked = {**readings[0], "k220057": "0", "k22006e": "0", "k22000b": "0.2",
+              "time": str(int(EVENING.timestamp() * 1000) - 10_000)}
+    send_all(upload, volt.token, [parked, *readings[:3]])
+    events = wide_events.events
+    assert [e["business"] for e in events] == [{"trip_created": True}, {"charging_session_started": True}, {}, {}]
+    started = events[1]
+    assert started["charging"]["session_id"] == ChargingSession.objects.get().pk
+    assert started["charging"]["level"] == "L2"
+    decision = decide(default_policy(), started)
+    assert decision.keep and decision.reason == "critical_event"
+    assert decide(default_policy(), {**started, "business": {}}).reason != "critical_event"
+
+
+def test_charging_upload_query_budget(volt, upload, django_assert_num_queries) -> None:
+    readings = charge_readings(ChargePlan(session="c-10", start=EVENING, step_seconds=60))
+    upload(volt.token, next(readings))  # opens the trip and the session
+    upload(volt.token, next(readings))
+    with django_assert_num_queries(6):
+        # 1 vehicle by token hash, 2 trip by (vehicle, session), 3 INSERT reading ON CONFLICT DO NOTHING,
+        # 4 open session by the trip's link, 5 UPDATE session (compare-and-set on last_reading_at),
+        # 6 UPDATE trip counters, gas state and fuel window
+        assert upload(volt.token, next(readings)).content == b"OK!"
+
+
+def test_charging_totals_by_vehicle(new_vehicle, upload) -> None:
+    a, b = new_vehicle("A"), new_vehicle("B")
+    one = ChargePlan(session="t-1", start=EVENING, start_soc=75, step_seconds=60)
+    two = ChargePlan(session="t-2", start=EVENING + timedelta(days=1), start_soc=80, end_soc=90, step_seconds=60)
+    send_all(upload, a.token, charge_readings(one))
+    send_all(upload, a.token, charge_readings(two))
+    totals = charging_totals_by_vehicle()
+    assert set(totals) == {a.vehicle.pk}
+    assert totals[a.vehicle.pk].sessions == 2
+    assert totals[a.vehicle.pk].kwh_added == pytest.approx(one.expected_kwh + two.expected_kwh, rel=0.05)
+    assert charging_totals_by_vehicle(vehicle_ids=[b.vehicle.pk]) == {}

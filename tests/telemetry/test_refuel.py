@@ -1,0 +1,74 @@
+"""Refuels detected from real uploads, across trips, against the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import cycle
+
+import pytest
+
+from logging_policy.sampling import decide, default_policy
+from telemetry.drive_sim import DrivePlan, drive_readings
+from telemetry.models import Refuel
+from telemetry.refuel import mpg_per_tank
+
+pytestmark = pytest.mark.django_db
+MORNING = datetime(2026, 4, 6, 7, 30, tzinfo=UTC)
+
+
+def drive(upload, token: str, session: str, start: datetime, fuel: float, odometer: float = 12_000.0,
+          slosh: list[float] | None = None) -> list[dict[str, str]]:
+    plan = DrivePlan(session=session, start=start, electric_miles=2, gas_miles=0, start_fuel_pct=fuel,
+                     start_odometer_miles=odometer, step_seconds=20)
+    offsets = cycle(slosh or [0.0])
+    sent = []
+    for params in drive_readings(plan):
+        params = {**params, "k22002f": f"{fuel + next(offsets):.6g}"}
+        assert upload(token, params).content == b"OK!"
+        sent.append(params)
+    return sent
+
+
+def test_refuel_across_two_trips_is_detected_once_with_the_right_gallons(volt, upload) -> None:
+    drive(upload, volt.token, "r-1", MORNING, fuel=30.0)
+    second = drive(upload, volt.token, "r-2", MORNING + timedelta(hours=9), fuel=95.0, odometer=12_002.0)
+    for params in second:  # Torque retrying every upload of the second trip
+        upload(volt.token, params)
+    refuel = Refuel.objects.get()
+    assert (refuel.level_before, refuel.level_after) == (30.0, 95.0)
+    assert refuel.gallons_added == pytest.approx(8.9 * 0.65, abs=0.01)
+    assert refuel.detected_at == MORNING + timedelta(hours=9)  # the first reading of the second trip
+    assert refuel.odometer_miles == pytest.approx(12_002.0, abs=0.1)
+    assert refuel.vehicle_id == volt.vehicle.pk
+
+
+def test_fuel_slosh_of_four_points_is_never_a_refuel(volt, upload) -> None:
+    drive(upload, volt.token, "s-1", MORNING, fuel=60.0, slosh=[-4.0, -4.0, -4.0, 4.0, 4.0, 4.0])
+    drive(upload, volt.token, "s-2", MORNING + timedelta(hours=2), fuel=60.0, slosh=[4.0, -4.0])
+    drive(upload, volt.token, "s-3", MORNING + timedelta(hours=4), fuel=60.0, slosh=[4.0, 4.0, -4.0])
+    assert Refuel.objects.count() == 0
+
+
+def test_refuel_is_a_business_fact_kept_by_the_default_policy(volt, upload, wide_events) -> None:
+    drive(upload, volt.token, "e-1", MORNING, fuel=30.0)
+    drive(upload, volt.token, "e-2", MORNING + timedelta(hours=9), fuel=95.0)
+    with_fact = [e for e in wide_events.events if e["business"].get("refuel_detected")]
+    assert len(with_fact) == 1
+    event = with_fact[0]
+    assert event["business"] == {"refuel_detected": True}
+    assert event["refuel"]["gallons_added"] == pytest.approx(5.785, abs=0.01)
+    assert event["refuel"]["id"] == Refuel.objects.get().pk
+    decision = decide(default_policy(), event)
+    assert decision.keep and decision.reason == "critical_event"
+
+
+def test_mpg_per_tank(volt, upload) -> None:
+    drive(upload, volt.token, "m-1", MORNING, fuel=20.0)
+    drive(upload, volt.token, "m-2", MORNING + timedelta(days=1), fuel=100.0, odometer=12_100.0)
+    drive(upload, volt.token, "m-3", MORNING + timedelta(days=9), fuel=50.0, odometer=12_500.0)
+    drive(upload, volt.token, "m-4", MORNING + timedelta(days=10), fuel=90.0, odometer=12_510.0)
+    [tank] = mpg_per_tank(vehicle_id=volt.vehicle.pk)
+    assert tank.miles == pytest.approx(12_510.0 - 12_100.0, abs=0.2)
+    assert tank.gallons_used == pytest.approx(0.5 * 8.9, abs=0.01)
+    assert tank.mpg == pytest.approx(410 / 4.45, abs=0.2)
+    assert mpg_per_tank(vehicle_id=987654) == []

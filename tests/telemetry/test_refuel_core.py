@@ -1,0 +1,59 @@
+"""Refuel detection and MPG per tank, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import cycle
+
+import pytest
+
+from telemetry.refuel_core import RefuelPoint, refuel_step, tank_mpg
+
+T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+
+
+def _feed(levels: list[float]):
+    window: list[list[float]] = []
+    found = []
+    for i, level in enumerate(levels):
+        window, hit = refuel_step(window, T0 + timedelta(seconds=10 * i), level)
+        if hit:
+            found.append((i, hit))
+    return found
+
+
+def test_rise_is_detected_once_at_the_first_new_reading() -> None:
+    found = _feed([30.0] * 10 + [95.0] * 20)
+    assert len(found) == 1
+    _, hit = found[0]
+    assert (hit.level_before, hit.level_after) == (30.0, 95.0)
+    assert hit.detected_at == T0 + timedelta(seconds=100)
+    assert hit.gallons(8.9) == pytest.approx(8.9 * 0.65)
+
+
+def test_rise_below_ten_points_is_not_a_refuel_but_ten_is() -> None:
+    assert _feed([50.0] * 6 + [59.5] * 6) == []
+    assert len(_feed([50.0] * 6 + [60.0] * 6)) == 1
+
+
+@pytest.mark.parametrize("pattern", [[4, -4], [-4, -4, -4, 4, 4, 4], [-4, 4, 4, -4, -4, 4], [0, -4, 4, 4]])
+def test_slosh_of_four_points_is_never_a_refuel(pattern) -> None:
+    offsets = cycle(pattern)
+    levels = [60.0 - i * 0.05 + next(offsets) for i in range(300)]  # slowly burning, sloshing
+    assert _feed(levels) == []
+
+
+def test_one_sloshing_spike_is_not_a_refuel() -> None:
+    assert _feed([40.0] * 6 + [70.0] + [40.0] * 6) == []
+
+
+def test_mpg_per_tank_from_levels_not_fill_volumes() -> None:
+    refuels = [
+        RefuelPoint(T0, 1000.0, 20.0, 100.0),
+        RefuelPoint(T0 + timedelta(days=10), 1400.0, 50.0, 90.0),  # used 50 % of 8.9 gal over 400 miles
+        RefuelPoint(T0 + timedelta(days=20), None, 10.0, 95.0),
+    ]
+    first, second = tank_mpg(refuels, 8.9)
+    assert (first.miles, first.gallons_used) == (400.0, pytest.approx(4.45))
+    assert first.mpg == pytest.approx(400 / 4.45, abs=0.1)
+    assert second.miles is None and second.mpg is None and second.gallons_used == pytest.approx(7.12)
