@@ -11,12 +11,20 @@ from __future__ import annotations
 import contextvars
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
+
+# Field names whose values are secrets or personal data: `set()` stores them as "[redacted]",
+# whatever namespace they are set in (emission also scrubs values, see logging_policy/redact.py).
+SECRET_FIELD_NAMES = frozenset({
+    "email", "eml", "token", "upload_token", "access_token", "refresh_token", "password", "passwd",
+    "secret", "authorization", "cookie", "cookies", "sessionid", "session_key", "csrftoken", "api_key",
+})
+REDACTED = "[redacted]"
 
 _current: contextvars.ContextVar[WideEvent | None] = contextvars.ContextVar("wide_event", default=None)
 
@@ -32,12 +40,14 @@ def new_request_id() -> str:
 class WideEvent:
     """A mutable event: nested namespaces of plain values, timers and one error."""
 
-    __slots__ = ("data", "_started", "_emitted", "_db_queries", "_db_ms")
+    __slots__ = ("data", "secrets", "_started", "_emitted")
 
     def __init__(self, *, operation: str, kind: str, request_id: str | None = None,
                  trace_id: str | None = None) -> None:
         self._started = time.perf_counter()
         self._emitted = False
+        # Values that must not appear anywhere in the written line (e.g. the upload token).
+        self.secrets: set[str] = set()
         self.data: dict[str, Any] = {
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "operation": operation,
@@ -68,8 +78,15 @@ class WideEvent:
 
     def set(self, namespace: str, **fields: Any) -> None:
         """Merge `fields` into the namespace object `namespace` (created on first use)."""
+        if not SECRET_FIELD_NAMES.isdisjoint(fields):
+            fields = {k: (REDACTED if k in SECRET_FIELD_NAMES else v) for k, v in fields.items()}
         ns = self.data.setdefault(namespace, {})
         ns.update(fields)
+
+    def redact_value(self, secret: str) -> None:
+        """Never write `secret` in this event: every occurrence becomes "[redacted]" at emission."""
+        if len(secret) >= 4:  # shorter strings would redact ordinary words, and guard nothing
+            self.secrets.add(secret)
 
     def get(self, namespace: str, key: str, default: Any = None) -> Any:
         ns = self.data.get(namespace)
@@ -132,6 +149,14 @@ class WideEvent:
         db["queries"] += 1
         db["time_ms"] = round(db["time_ms"] + duration_ms, 3)
 
+    def query_wrapper(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        """For `connection.execute_wrapper(event.query_wrapper)`: counts and times every query."""
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.record_query((time.perf_counter() - start) * 1000.0)
+
     # --- closing ----------------------------------------------------------
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self._started) * 1000.0
@@ -177,6 +202,9 @@ class _NullEvent:
         pass
 
     def record_query(self, duration_ms: float) -> None:
+        pass
+
+    def redact_value(self, secret: str) -> None:
         pass
 
 
