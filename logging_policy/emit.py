@@ -30,7 +30,7 @@ _CORE_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "par
                 "feature_flags")
 # If even the core is too large (a huge path, say), only these short, bounded fields remain.
 _MINIMAL_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "success", "duration_ms",
-                   "service", "deployment", "sampling")
+                   "service", "deployment", "feature_flags", "sampling")
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 

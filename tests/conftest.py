@@ -13,6 +13,7 @@ from django.test import Client
 from logging_policy.policy import policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
+from tests.event_schema import schema_errors
 
 
 @pytest.fixture
@@ -59,7 +60,10 @@ KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
 
 @pytest.fixture
 def wide_events() -> Iterator[EventCapture]:
-    """Every wide event written while the test runs, parsed; sampling keeps everything."""
+    """Every wide event written while the test runs, parsed; sampling keeps everything.
+
+    (`_events_follow_schema` checks each one against the schema.)
+    """
     handler = EventCapture()
     logger = logging.getLogger("wide_events")
     logger.addHandler(handler)
@@ -68,6 +72,21 @@ def wide_events() -> Iterator[EventCapture]:
             yield handler
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _events_follow_schema() -> Iterator[None]:
+    """Every wide event any test writes must validate against docs/events.schema.json."""
+    handler = EventCapture()
+    logger = logging.getLogger("wide_events")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    invalid = {i: errors for i, event in enumerate(handler.events) if (errors := schema_errors(event))}
+    if invalid:
+        pytest.fail(f"events break docs/events.schema.json: {invalid}")
 
 
 pytest_plugins = ["tests.live"]
