@@ -40,7 +40,13 @@ class _OpenRun:
     scope: ExitStack
 
 
-_open_runs: dict[str, _OpenRun] = {}
+# Per task id a stack, not one slot: an eager retry runs the same task id inside the first run.
+_open_runs: dict[str, list[_OpenRun]] = {}
+
+
+def _innermost(task_id: str) -> _OpenRun | None:
+    runs = _open_runs.get(task_id)
+    return runs[-1] if runs else None
 
 
 def task_operation(name: str) -> str:
@@ -88,21 +94,21 @@ def task_event_open(task_id: str = "", task: Task | None = None, **_: Any) -> No
         scope = ExitStack()
         scope.enter_context(connection.execute_wrapper(event.query_wrapper))
         scope.enter_context(event_bound(event))
-        _open_runs[task_id] = _OpenRun(event, scope)
+        _open_runs.setdefault(task_id, []).append(_OpenRun(event, scope))
     except Exception:  # noqa: BLE001 - a task runs even when its event cannot be opened
         _internal.exception("could not open the task event")
 
 
 @signals.task_failure.connect(weak=False)
 def task_event_failure(task_id: str = "", exception: BaseException | None = None, **_: Any) -> None:
-    run = _open_runs.get(task_id)
+    run = _innermost(task_id)
     if run is not None and exception is not None:
         run.event.add_error(exception)
 
 
 @signals.task_retry.connect(weak=False)
 def task_event_retry(request: Any = None, reason: Any = None, **_: Any) -> None:
-    run = _open_runs.get(getattr(request, "id", "") or "")
+    run = _innermost(getattr(request, "id", "") or "")
     if run is None:
         return
     cause = getattr(reason, "exc", None)
@@ -112,9 +118,12 @@ def task_event_retry(request: Any = None, reason: Any = None, **_: Any) -> None:
 
 @signals.task_postrun.connect(weak=False)
 def task_event_close(task_id: str = "", state: str | None = None, **_: Any) -> None:
-    run = _open_runs.pop(task_id, None)
-    if run is None:
+    runs = _open_runs.get(task_id)
+    if not runs:
         return
+    run = runs.pop()
+    if not runs:
+        del _open_runs[task_id]
     try:
         run.scope.close()
     except Exception:  # noqa: BLE001 - the context must not leak, but neither may this raise
