@@ -84,7 +84,10 @@ def event_emit(event: WideEvent) -> bool:
         data["sampling"] = sampling
         if not decision.keep:
             return False
-        logger.info(serialize(data, event.secrets).decode())
+        if logger.isEnabledFor(logging.INFO):
+            # makeRecord + handle: logger.info() would also walk the stack to find the caller.
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                                            serialize(data, event.secrets).decode(), None, None))
         return True
     except Exception:  # noqa: BLE001 - the event must never break the work it describes
         _internal.exception("wide event could not be emitted")

@@ -9,6 +9,7 @@ or the task hooks), through `logging_policy.emit.event_emit`.
 from __future__ import annotations
 
 import contextvars
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ _current: contextvars.ContextVar[WideEvent | None] = contextvars.ContextVar("wid
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def new_request_id() -> str:
