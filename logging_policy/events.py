@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextvars
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,7 +34,12 @@ def new_trace_id() -> str:
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string, built without uuid.UUID: a third of the cost on the hot path."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class WideEvent:
@@ -103,16 +107,9 @@ class WideEvent:
         """Record a business fact (`trip_created`, `gas_mode_entered`, ...)."""
         self.data["business"][name] = value
 
-    @contextmanager
-    def timer(self, name: str) -> Iterator[None]:
-        """Add the block's wall time to `timings_ms.<name>` (accumulating across uses)."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = (time.perf_counter() - start) * 1000.0
-            timings = self.data["timings_ms"]
-            timings[name] = round(timings.get(name, 0.0) + elapsed, 3)
+    def timer(self, name: str) -> _Timer:
+        """`with event.timer("parse"):` adds the block's wall time to `timings_ms.parse` (accumulating)."""
+        return _Timer(self.data["timings_ms"], name)
 
     def add_error(self, error: ErrorCode | BaseException | str, message: str | None = None) -> ErrorCode:
         """Mark the event failed with a structured error; the first error wins the `error` slot."""
@@ -169,6 +166,23 @@ class WideEvent:
         self._emitted = True
         self.data["duration_ms"] = round(self.elapsed_ms(), 3)
         return self.data
+
+
+class _Timer:
+    """A class, not @contextmanager: a generator per timed block costs several times more."""
+
+    __slots__ = ("timings", "name", "start")
+
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings = timings
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = (time.perf_counter() - self.start) * 1000.0
+        self.timings[self.name] = round(self.timings.get(self.name, 0.0) + elapsed, 3)
 
 
 class _NullEvent:

@@ -20,11 +20,10 @@ _CREDENTIAL = re.compile(rb"(?i)\b(bearer|basic|token)(\s+|%20|\+)[A-Za-z0-9._~+
 
 
 def _suspect(line: bytes) -> bool:
-    """Could the line hold an e-mail or a credential? (Substring tests: far cheaper than a regex pass.)"""
-    if b"@" in line or b"%40" in line:
-        return True
-    lowered = line.lower()
-    return b"bearer" in lowered or b"basic" in lowered or b"token " in lowered
+    """Could the line hold an e-mail or a credential? Substring tests, spelled out: a regex pass or
+    a generator over the markers costs several times more, on every event."""
+    return (b"@" in line or b"%40" in line or b"earer" in line or b"EARER" in line or b"asic" in line
+            or b"ASIC" in line or b"oken " in line or b"OKEN " in line)
 
 
 def redact_line(line: bytes, secrets: Iterable[str] = ()) -> bytes:
