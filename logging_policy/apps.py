@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class LoggingPolicyConfig(AppConfig):
     name = "logging_policy"
     verbose_name = "Logging policy"
+
+    def ready(self) -> None:
+        # Celery task events: the signal receivers connect on import, in web and worker processes.
+        from logging_policy import task_events  # noqa: F401, PLC0415

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -17,14 +18,20 @@ from django.conf import settings
 from logging_policy.events import WideEvent
 from logging_policy.metadata import static_fields
 from logging_policy.policy import policy_current
+from logging_policy.redact import redact_line
 from logging_policy.sampling import decide
 
 logger = logging.getLogger("wide_events")
 _internal = logging.getLogger("logging_policy")
 
 # Kept whole when an event is too large to write; everything else is dropped.
-_CORE_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "success", "duration_ms",
-                "service", "deployment", "http", "error", "sampling", "vehicle", "feature_flags")
+_CORE_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "parent_span_id", "success",
+                "duration_ms", "service", "deployment", "http", "task", "error", "sampling", "vehicle",
+                "feature_flags")
+# If even the core is too large (a huge path, say), only these short, bounded fields remain.
+_MINIMAL_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "success", "duration_ms",
+                   "service", "deployment", "feature_flags", "sampling")
+_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def event_open(*, operation: str, kind: str, request_id: str | None = None,
@@ -34,16 +41,27 @@ def event_open(*, operation: str, kind: str, request_id: str | None = None,
     return event
 
 
-def serialize(data: dict[str, Any]) -> bytes:
-    """One JSON line; any value type serializes (unknown ones through str())."""
-    line = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+def _dumps(data: dict[str, Any], secrets: Iterable[str]) -> bytes:
+    return redact_line(orjson.dumps(data, default=str, option=_OPTIONS), secrets)
+
+
+def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:
+    """One redacted JSON line, at most WIDE_EVENTS_MAX_BYTES; any value type serializes (through str()).
+
+    An oversized event keeps its core fields and says so (`truncated`, `original_size_bytes`).
+    """
+    line = _dumps(data, secrets)
     limit = settings.WIDE_EVENTS_MAX_BYTES
     if len(line) <= limit:
         return line
-    core = {k: data[k] for k in _CORE_FIELDS if k in data}
-    core["truncated"] = True
-    core["original_size_bytes"] = len(line)
-    return orjson.dumps(core, default=str, option=orjson.OPT_NON_STR_KEYS)[:limit]
+    for fields in (_CORE_FIELDS, _MINIMAL_FIELDS):
+        smaller = {k: data[k] for k in fields if k in data}
+        smaller["truncated"] = True
+        smaller["original_size_bytes"] = len(line)
+        out = _dumps(smaller, secrets)
+        if len(out) <= limit:
+            return out
+    return out  # the minimal fields are bounded; a limit below them is a misconfiguration
 
 
 def event_emit(event: WideEvent) -> bool:
@@ -69,7 +87,10 @@ def event_emit(event: WideEvent) -> bool:
         data["sampling"] = sampling
         if not decision.keep:
             return False
-        logger.info(serialize(data).decode())
+        if logger.isEnabledFor(logging.INFO):
+            # makeRecord + handle: logger.info() would also walk the stack to find the caller.
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                                            serialize(data, event.secrets).decode(), None, None))
         return True
     except Exception:  # noqa: BLE001 - the event must never break the work it describes
         _internal.exception("wide event could not be emitted")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -15,22 +13,43 @@ from logging_policy.error_codes import classify_exception
 from logging_policy.events import WideEvent, event_bound
 from logging_policy.responses import error_response
 
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# Path parameters that are secrets: replaced in `http.path` before the event is written.
+# Path parameters that are secrets: redacted wherever they appear in the event.
 SECRET_KWARGS = ("token",)
+# In a path no URL pattern matched, any long opaque segment may be a secret (a mistyped upload URL).
+_OPAQUE_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_~.+=%-]{16,}(?=/|$)")
+
+
+def traceparent_parse(header: str | None) -> tuple[str, str] | None:
+    """(trace id, parent span id) of a valid W3C traceparent header, else None."""
+    match = _TRACEPARENT.match((header or "").strip().lower())
+    # All-zero ids and version ff are invalid by the spec: start a new trace instead.
+    if not match or match.group(1) == "ff" or match.group(2) == "0" * 32 or match.group(3) == "0" * 16:
+        return None
+    return match.group(2), match.group(3)
 
 
 def trace_id_from(header: str | None) -> str | None:
     """The trace id of a valid W3C traceparent header, else None."""
-    match = _TRACEPARENT.match((header or "").strip().lower())
-    if not match or match.group(1) == "0" * 32:
-        return None
-    return match.group(1)
+    parsed = traceparent_parse(header)
+    return parsed[0] if parsed else None
 
 
 def request_id_from(header: str | None) -> str | None:
     return header if header and _REQUEST_ID.match(header) else None
+
+
+def content_length(value: str | None) -> int:
+    """The declared body size; a malformed header counts as 0 (it must not break the event)."""
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
+
+
+def unrouted_path(path: str) -> str:
+    return _OPAQUE_SEGMENT.sub("[redacted]", path)[:300]
 
 
 def client_network(address: str) -> str:
@@ -46,31 +65,26 @@ class WideEventMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        traceparent = traceparent_parse(request.headers.get("traceparent"))
         event = event_open(
             operation="http_request",
             kind="http",
             request_id=request_id_from(request.headers.get("X-Request-ID")),
-            trace_id=trace_id_from(request.headers.get("traceparent")),
+            trace_id=traceparent[0] if traceparent else None,
         )
+        if traceparent:
+            event.data["parent_span_id"] = traceparent[1]
         event.set(
             "http",
             method=request.method,
-            path=request.path,
+            path=unrouted_path(request.path),  # until the route is known (see _finish)
             user_agent=request.headers.get("User-Agent", "")[:200],
-            request_size_bytes=int(request.META.get("CONTENT_LENGTH") or 0),
+            request_size_bytes=content_length(request.META.get("CONTENT_LENGTH")),
             client_network=client_network(request.META.get("REMOTE_ADDR", "")),
         )
         request.wide_event = event  # type: ignore[attr-defined]
-
-        def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                event.record_query((time.perf_counter() - start) * 1000.0)
-
         try:
-            with event_bound(event), connection.execute_wrapper(count_query):
+            with event_bound(event), connection.execute_wrapper(event.query_wrapper):
                 response = self.get_response(request)
         except BaseException as exc:  # the view's exception was not turned into a response
             event.add_error(exc)
@@ -91,25 +105,30 @@ class WideEventMiddleware:
         code = classify_exception(exception)
         return error_response(code, code.description)
 
+    def _finish(self, request: HttpRequest, event: WideEvent, status: int,
+                response: HttpResponse | None = None) -> None:
+        try:
+            self._describe_outcome(request, event, status, response)
+        except Exception as exc:  # noqa: BLE001 - describing the request must not fail it
+            event.note_warning("E500", f"event enrichment failed: {type(exc).__name__}")
+        event_emit(event)
+
     @staticmethod
-    def _finish(request: HttpRequest, event: WideEvent, status: int, response: HttpResponse | None = None) -> None:
+    def _describe_outcome(request: HttpRequest, event: WideEvent, status: int, response: HttpResponse | None) -> None:
         match = getattr(request, "resolver_match", None)
-        path = request.path
         if match is not None:
             for name in SECRET_KWARGS:
-                secret = match.kwargs.get(name)
-                if secret:
-                    path = path.replace(str(secret), "[redacted]")
+                if secret := match.kwargs.get(name):
+                    event.redact_value(str(secret))
             if event.operation == "http_request" and match.view_name:
                 event.operation = match.view_name
-            event.set("http", route=match.route)
+            event.set("http", route=match.route, path=request.path[:300])
         elif event.operation == "http_request":
             event.operation = "http_unrouted"
-        event.set("http", path=path, status_code=status)
+        event.set("http", status_code=status)
         if response is not None and not response.streaming:
             event.set("http", response_size_bytes=len(response.content))
         if status >= 500:
             event.data["success"] = False
             if "error" not in event.data:
                 event.add_error("E500", f"HTTP {status}")
-        event_emit(event)

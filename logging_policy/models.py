@@ -137,9 +137,9 @@ class OperationRule(models.Model):
     operation = models.CharField(
         max_length=100,
         validators=[RegexValidator(r"^[a-z0-9_.:-]+$", message="An operation name is lower-case letters, digits "
-                                   "and _ . : - (for example telemetry_upload or telemetry.tasks.trip_finalize).")],
+                                   "and _ . : - (for example telemetry_upload or trip_finalize).")],
         help_text="The event's `operation`: a view's (telemetry_upload), a Celery task's name "
-                  "(telemetry.tasks.trip_finalize) or an external call's (external_api.weather).",
+                  "short name (trip_finalize) or an external call's (external_api.weather).",
     )
     sample_rate = models.FloatField(
         validators=_rate_validators(),

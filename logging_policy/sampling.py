@@ -132,7 +132,7 @@ def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
 
 def default_policy() -> PolicySnapshot:
     """The seeded defaults (migration 0002 writes the same), used when no policy is readable."""
-    trip_ops = ("telemetry.tasks.trip_finalize", "telemetry.tasks.trips_close_stale")
+    trip_ops = ("trip_finalize", "trips_close_stale", "trip_weather")
     return PolicySnapshot(
         rules={
             "telemetry_upload": OperationRule(sample_rate=0.05),

@@ -13,6 +13,7 @@ from django.test import Client
 from logging_policy.policy import policy_forget, policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
+from tests.event_schema import schema_errors
 
 
 @pytest.fixture
@@ -82,6 +83,21 @@ def wide_events(sampled_events: EventCapture) -> Iterator[EventCapture]:
     """Every wide event written while the test runs, parsed; sampling keeps everything."""
     with policy_override(KEEP_ALL):
         yield sampled_events
+
+
+@pytest.fixture(autouse=True)
+def _events_follow_schema() -> Iterator[None]:
+    """Every wide event any test writes must validate against docs/events.schema.json."""
+    handler = EventCapture()
+    logger = logging.getLogger("wide_events")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    invalid = {i: errors for i, event in enumerate(handler.events) if (errors := schema_errors(event))}
+    if invalid:
+        pytest.fail(f"events break docs/events.schema.json: {invalid}")
 
 
 pytest_plugins = ["tests.live"]

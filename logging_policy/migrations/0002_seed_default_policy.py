@@ -23,8 +23,10 @@ SEED_POLICY = {
 SEED_RULES = [
     # (operation, sample_rate, slow_threshold_ms, always_keep)
     ("telemetry_upload", 0.05, None, False),
-    ("telemetry.tasks.trip_finalize", 1.0, None, False),
-    ("telemetry.tasks.trips_close_stale", 1.0, None, False),
+    # Task events name their operation by the task's short name (logging_policy.task_events).
+    ("trip_finalize", 1.0, None, False),
+    ("trips_close_stale", 1.0, None, False),
+    ("trip_weather", 1.0, None, False),
     ("external_api.weather", 1.0, None, False),
 ]
 

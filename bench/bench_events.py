@@ -1,0 +1,152 @@
+"""Cost of one wide event, and of the middleware around a request. A benchmark, not a test.
+
+    DATABASE_URL=... python bench/bench_events.py [--n 3000] [--rounds 5]
+
+1. Building the event of a normal upload (the fields the upload view sets, four timers,
+   four recorded queries), deciding (sampling under a keep-all policy, so every event is
+   written), serializing and writing it through the `wide_events` logger to a file.
+2. A request through Django's WSGI handler with and without WideEventMiddleware,
+   interleaved round by round (JSON 404: routing, every middleware, no database).
+Figures are this thread's CPU time per call (time.thread_time), medians and best over rounds;
+record them in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
+
+import django  # noqa: E402
+import orjson  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+from logging_policy.emit import SafeFileHandler, event_emit, event_open  # noqa: E402
+from logging_policy.policy import policy_override  # noqa: E402
+from logging_policy.sampling import PolicySnapshot  # noqa: E402
+
+KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
+TELEMETRY = {
+    "message_kind": "reading", "protocol_version": "8", "session": "1717171717171", "trip_key": "1717171717171",
+    "reading_at": "2026-02-02T08:00:10+00:00", "key_count": 21, "value_count": 16, "unknown_key_count": 0,
+    "rejected_keys": [], "rejected_count": 0, "soc_pct": 79.7778, "odometer_miles": 12000.106871,
+    "speed_mph": 40.000025, "hv_power_kw": 11.2, "engine_rpm": 0.0, "engine_running": False, "has_gps": True,
+    "charger_connected": False, "ambient_temp_f": 64.4, "fuel_level_pct": 60.0, "battery_capacity_kwh": 16.2,
+}
+
+
+def upload_event_cycle() -> None:
+    event = event_open(operation="http_request", kind="http", request_id=None, trace_id=None)
+    event.set("http", method="POST", path="/api/torque/upload/AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+              user_agent="Torque Pro 1.12", request_size_bytes=1573, client_network="10.1.2.0/24")
+    event.operation = "telemetry_upload"
+    with event.timer("auth"):
+        pass
+    event.set("vehicle", id=42)
+    with event.timer("parse"):
+        pass
+    event.set("telemetry", **TELEMETRY)
+    event.set("trip", id=7, created=False, is_closed=False, readings_before=120, gas_mode_active=False)
+    for _ in range(4):
+        event.record_query(0.25)
+    with event.timer("db_insert"):
+        pass
+    with event.timer("trip_update"):
+        pass
+    event.set("telemetry", stored=True, duplicate=False, reading_id=123456, outcome="stored")
+    event.redact_value("AbCdEfGhIjKlMnOpQrStUvWxYz012345")
+    event.set("http", route="api/torque/upload/<str:token>", status_code=200, response_size_bytes=3)
+    assert event_emit(event)
+
+
+def plain_log_line(logger: logging.Logger, line: str) -> Callable[[], None]:
+    """Baseline: one ready-made line of the same size through logging.info to the same file."""
+    return lambda: logger.info(line)
+
+
+def per_call_us(fn: Callable[[], Any], n: int) -> float:
+    """CPU time of this thread per call: on a shared machine wall time mostly measures the neighbours."""
+    start = time.thread_time()
+    for _ in range(n):
+        fn()
+    return (time.thread_time() - start) / n * 1e6
+
+
+def wsgi_handler(with_events: bool) -> WSGIHandler:
+    middleware = list(settings.MIDDLEWARE)
+    if not with_events:
+        middleware.remove("logging_policy.middleware.WideEventMiddleware")
+    settings.MIDDLEWARE = middleware
+    return WSGIHandler()
+
+
+def request_once(handler: WSGIHandler) -> None:
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/nowhere", "QUERY_STRING": "", "SERVER_NAME": "localhost",
+               "SERVER_PORT": "80", "HTTP_HOST": "localhost", "REMOTE_ADDR": "10.1.2.3", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr}
+    status: list[str] = []
+    body = b"".join(handler(environ, lambda s, h, *a: status.append(s)))
+    assert status[0].startswith("404") and b"E004" in body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    logger = logging.getLogger("wide_events")
+    with tempfile.TemporaryDirectory() as tmp:
+        sink = SafeFileHandler(str(Path(tmp) / "events.jsonl"))
+        logger.handlers, saved = [sink], logger.handlers
+        try:
+            with policy_override(KEEP_ALL):
+                original = list(settings.MIDDLEWARE)
+                on, off = wsgi_handler(True), wsgi_handler(False)
+                settings.MIDDLEWARE = original
+                for fn in (upload_event_cycle, lambda: request_once(on), lambda: request_once(off)):
+                    per_call_us(fn, 200)  # warm-up
+                baseline = plain_log_line(logger, "x" * 1450)
+                sample = orjson.loads(Path(tmp, "events.jsonl").read_bytes().splitlines()[0])  # an upload event
+                event_us, on_us, off_us, plain_us, dumps_us = [], [], [], [], []
+                for _ in range(args.rounds):
+                    event_us.append(per_call_us(upload_event_cycle, args.n))
+                    plain_us.append(per_call_us(baseline, args.n))
+                    dumps_us.append(per_call_us(lambda: orjson.dumps(sample), args.n))
+                    on_us.append(per_call_us(lambda: request_once(on), args.n // 3))
+                    off_us.append(per_call_us(lambda: request_once(off), args.n // 3))
+            written = sum(1 for line in open(Path(tmp) / "events.jsonl", "rb") if line.startswith(b"{"))
+            size = sum(len(line) for line in open(Path(tmp) / "events.jsonl", "rb") if line.startswith(b"{")) / written
+        finally:
+            logger.handlers = saved
+    med = statistics.median
+    print(f"upload event build+decide+serialize+write: median {med(event_us):.1f} us, best {min(event_us):.1f} us "
+          f"(rounds: {', '.join(f'{x:.1f}' for x in event_us)}); {written} lines, {size:.0f} bytes/line")
+    print(f"baseline, one plain 1450-byte logging.info line to the same file: median {med(plain_us):.1f} us, "
+          f"best {min(plain_us):.1f} us; event/baseline {med(event_us) / med(plain_us):.2f}x")
+    print(f"machine speed: orjson.dumps of that event alone: median {med(dumps_us):.1f} us; "
+          f"event/dumps {med(event_us) / med(dumps_us):.1f}x")
+    print(f"WSGI 404 with WideEventMiddleware:    median {med(on_us):.1f} us/request, best {min(on_us):.1f}")
+    print(f"WSGI 404 without WideEventMiddleware: median {med(off_us):.1f} us/request, best {min(off_us):.1f}")
+    ratios = [a / b for a, b in zip(on_us, off_us, strict=True)]
+    print(f"middleware cost: {med(on_us) - med(off_us):.1f} us/request (medians); per-round ratio on/off: "
+          f"median {med(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Emission: once per event, any value serializes, a broken sink never breaks the request, size bounded."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from logging_policy.emit import SafeStreamHandler, event_emit, event_open, serialize
+from telemetry.drive_sim import DrivePlan, drive_readings
+from telemetry.models import Reading
+from tests.event_schema import schema_errors
+
+pytestmark = pytest.mark.django_db
+START = datetime(2026, 5, 5, 6, 0, tzinfo=UTC)
+
+
+class Exploding(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        raise OSError("disk full")
+
+    def handle(self, record: logging.LogRecord) -> bool:  # bypasses logging's own error handling
+        self.emit(record)
+        return True
+
+
+@pytest.fixture
+def sink_handler() -> Iterator[list[logging.Handler]]:
+    logger = logging.getLogger("wide_events")
+    added: list[logging.Handler] = []
+    yield added
+    for handler in added:
+        logger.removeHandler(handler)
+
+
+def test_upload_answers_ok_when_the_event_handler_raises(volt, upload, wide_events, sink_handler) -> None:
+    exploding = Exploding()
+    logging.getLogger("wide_events").addHandler(exploding)
+    sink_handler.append(exploding)
+    assert upload(volt.token, next(drive_readings(DrivePlan(session="x-1", start=START)))).content == b"OK!"
+    assert Reading.objects.filter(vehicle=volt.vehicle).count() == 1
+
+
+def test_upload_answers_ok_when_the_stream_is_closed(volt, upload, sink_handler) -> None:
+    stream = io.StringIO()
+    stream.close()
+    closed = SafeStreamHandler(stream)
+    logging.getLogger("wide_events").addHandler(closed)
+    sink_handler.append(closed)
+    before = SafeStreamHandler.failures
+    assert upload(volt.token, next(drive_readings(DrivePlan(session="x-2", start=START)))).content == b"OK!"
+    assert SafeStreamHandler.failures == before + 1  # the first upload's event is kept (trip_created)
+
+
+def test_an_event_is_emitted_once(wide_events) -> None:
+    event = event_open(operation="probe", kind="task")
+    assert event_emit(event) is True
+    assert event_emit(event) is False
+    assert len(wide_events.lines) == 1
+
+
+def test_any_value_type_serializes(wide_events) -> None:
+    event = event_open(operation="probe", kind="task")
+    event.set("vehicle", decimal_value=Decimal("12.5"), seen_at=datetime(2026, 1, 1, tzinfo=UTC), odd=object())
+    assert event_emit(event) is True
+    [written] = wide_events.events
+    assert written["vehicle"]["decimal_value"] == "12.5" and written["vehicle"]["seen_at"] == "2026-01-01T00:00:00+00:00"
+    assert written["vehicle"]["odd"].startswith("<object object")
+
+
+def test_oversized_event_is_truncated_to_valid_json_with_a_flag(settings, wide_events) -> None:
+    settings.WIDE_EVENTS_MAX_BYTES = 4096
+    event = event_open(operation="probe", kind="task")
+    event.set("trip", implausible=["x" * 1000] * 10)
+    event.set("http", method="GET", path="/p")
+    assert event_emit(event) is True
+    [line] = wide_events.lines
+    written = orjson.loads(line)
+    assert len(line) <= 4096
+    assert written["truncated"] is True and written["original_size_bytes"] > 10_000
+    assert "trip" not in written and written["http"]["path"] == "/p" and written["operation"] == "probe"
+
+
+def test_truncation_falls_back_to_minimal_fields(settings) -> None:
+    settings.WIDE_EVENTS_MAX_BYTES = 1500
+    event = event_open(operation="probe", kind="http")
+    event.set("http", method="GET", path="/" + "y" * 290, user_agent="z" * 200)
+    event.set("error", code="E500", name="internal_error", category="system", severity="critical",
+              alert=True, retriable=False, message="m" * 500)
+    event.set("sampling", reason="error", rate=1.0, sample_rate=1.0, policy_version=0)
+    data = event.close()
+    data["trip"] = {"implausible": ["x" * 3000]}
+    written = orjson.loads(serialize(data))
+    assert written["truncated"] is True and "http" not in written and "error" not in written
+    assert written["service"]["name"] == "volttracker"
+    assert schema_errors(written) == []

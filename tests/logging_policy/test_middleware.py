@@ -1,0 +1,147 @@
+"""WideEventMiddleware: exactly one event for every kind of request, ids in and out, queries counted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
+
+from logging_policy.events import current_event
+from logging_policy.middleware import WideEventMiddleware, content_length, traceparent_parse, unrouted_path
+from telemetry.drive_sim import DrivePlan, drive_readings
+
+pytestmark = pytest.mark.django_db
+START = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def first_reading(session: str = "m-1") -> dict[str, str]:
+    return next(drive_readings(DrivePlan(session=session, start=START)))
+
+
+def test_stored_and_duplicate_uploads_each_emit_one_event(volt, upload, wide_events) -> None:
+    params = first_reading()
+    assert upload(volt.token, params).content == b"OK!"
+    assert upload(volt.token, params).content == b"OK!"
+    stored, duplicate = wide_events.events
+    assert (stored["telemetry"]["outcome"], duplicate["telemetry"]["outcome"]) == ("stored", "duplicate")
+    assert duplicate["telemetry"]["duplicate"] is True and duplicate["success"] is True
+    assert stored["request_id"] != duplicate["request_id"]
+
+
+def test_unknown_token_emits_one_failed_event_with_401(upload, wide_events, db) -> None:
+    response = upload("not-a-real-token-at-all-xyz", first_reading())
+    assert response.status_code == 401
+    [event] = wide_events.events
+    assert (event["http"]["status_code"], event["error"]["code"], event["success"]) == (401, "E400", False)
+    assert event["request_id"] == response["X-Request-ID"]
+
+
+def test_unstorable_payload_emits_one_event_with_400(volt, upload, wide_events) -> None:
+    params = first_reading()
+    del params["time"]
+    response = upload(volt.token, params)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "E300"
+    [event] = wide_events.events
+    assert (event["http"]["status_code"], event["error"]["code"]) == (400, "E300")
+
+
+def test_unknown_url_emits_one_json_404_event(client, wide_events) -> None:
+    response = client.get("/nowhere/at/all")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "E004"
+    [event] = wide_events.events
+    assert (event["operation"], event["http"]["status_code"], event["error"]["code"]) == ("http_unrouted", 404, "E004")
+
+
+@pytest.mark.urls("tests.logging_policy.urls_raising")
+def test_raising_view_answers_json_500_and_emits_one_event(client, wide_events) -> None:
+    response = client.get("/explode/")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "E500"
+    [event] = wide_events.events
+    assert event["operation"] == "explode" and event["success"] is False
+    assert event["error"]["code"] == "E500" and event["error"]["type"] == "RuntimeError"
+    assert "the view fell over" in event["error"]["message"]
+    assert event["request_id"] == response["X-Request-ID"]
+
+
+def test_admin_page_emits_one_event(client, wide_events) -> None:
+    staff = User.objects.create_superuser("admin", password="pw-not-logged-123")
+    client.force_login(staff)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    [event] = wide_events.events
+    assert event["operation"] == "admin:index" and event["http"]["route"] == "admin/"
+    assert event["success"] is True and event["db"]["queries"] >= 1
+
+
+def test_request_id_is_taken_from_the_header_and_echoed(client, wide_events) -> None:
+    response = client.get("/nowhere", headers={"X-Request-ID": "lb-1234.abc"})
+    assert response["X-Request-ID"] == "lb-1234.abc"
+    bad = client.get("/nowhere", headers={"X-Request-ID": "has spaces <script>"})
+    assert bad["X-Request-ID"] != "has spaces <script>" and len(bad["X-Request-ID"]) == 36
+    assert [e["request_id"] for e in wide_events.events] == ["lb-1234.abc", bad["X-Request-ID"]]
+
+
+def test_valid_traceparent_sets_trace_and_parent_span(client, wide_events) -> None:
+    client.get("/nowhere", headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
+    client.get("/nowhere", headers={"traceparent": f"00-{'0' * 32}-00f067aa0ba902b7-01"})
+    given, invalid = wide_events.events
+    assert (given["trace_id"], given["parent_span_id"]) == (TRACE, "00f067aa0ba902b7")
+    assert invalid["trace_id"] != "0" * 32 and "parent_span_id" not in invalid
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"00-{TRACE}-00f067aa0ba902b7-01", (TRACE, "00f067aa0ba902b7")),
+        (f" 00-{TRACE.upper()}-00F067AA0BA902B7-00 ", (TRACE, "00f067aa0ba902b7")),
+        (f"ff-{TRACE}-00f067aa0ba902b7-01", None),
+        (f"00-{TRACE}-{'0' * 16}-01", None),
+        (f"00-{TRACE[:-1]}-00f067aa0ba902b7-01", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_traceparent_parse(header: str | None, expected: tuple[str, str] | None) -> None:
+    assert traceparent_parse(header) == expected
+
+
+def test_event_counts_every_database_query(volt, upload, wide_events, django_assert_num_queries) -> None:
+    params = first_reading()
+    upload(volt.token, params)
+    with django_assert_num_queries(4) as captured:
+        # vehicle by token hash; open trip for the session; INSERT reading ON CONFLICT; UPDATE trip
+        assert upload(volt.token, {**params, "time": str(int(params["time"]) + 10_000)}).content == b"OK!"
+    event = wide_events.events[-1]
+    assert event["db"]["queries"] == len(captured.captured_queries) == 4
+    assert event["db"]["time_ms"] > 0
+
+
+def test_middleware_directly_binds_the_event_and_echoes_the_id(wide_events) -> None:
+    seen: list[str] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(current_event().request_id)
+        current_event().set("business", handled=True)
+        return HttpResponse("fine")
+
+    request = RequestFactory().get("/direct", HTTP_X_REQUEST_ID="direct-1", CONTENT_LENGTH="junk")
+    response = WideEventMiddleware(view)(request)
+    assert seen == ["direct-1"] and response["X-Request-ID"] == "direct-1"
+    assert request.wide_event.data["business"] == {"handled": True}
+    assert request.wide_event.data["http"]["request_size_bytes"] == 0
+    assert current_event().request_id == ""  # unbound once the request is over
+    [event] = wide_events.events
+    assert (event["request_id"], event["http"]["path"], event["operation"]) == ("direct-1", "/direct", "http_unrouted")
+
+
+def test_helpers_are_defensive() -> None:
+    assert content_length("-5") == 0 and content_length("12") == 12 and content_length(None) == 0
+    assert unrouted_path("/api/torque/upload/AbCdEfGhIjKlMnOpQrStUvWx/extra") == "/api/torque/upload/[redacted]/extra"
+    assert unrouted_path("/admin/login/") == "/admin/login/"

@@ -1,0 +1,71 @@
+"""Canaries: e-mail, upload token, Authorization, cookies, session keys and passwords never reach an event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth.models import User
+
+from logging_policy.emit import event_emit, event_open
+from logging_policy.redact import redact_line
+from telemetry.drive_sim import DrivePlan, drive_readings
+
+pytestmark = pytest.mark.django_db
+EMAIL = "canary.owner+volt@example-mail.org"
+BEARER = "CanaryBearerSecret0123456789"
+SESSION_KEY = "canarysessionkey0123456789abcdef"
+PASSWORD = "Canary-Passw0rd-42!"
+
+
+def test_canaries_never_appear_in_any_event(volt, upload, client, wide_events) -> None:
+    params = next(drive_readings(DrivePlan(session="r-1", start=datetime(2026, 4, 4, tzinfo=UTC))))
+    params["eml"] = EMAIL
+    secret_headers = {"Authorization": f"Bearer {BEARER}", "Cookie": f"sessionid={SESSION_KEY}; csrftoken={BEARER}",
+                      "User-Agent": f"Torque/1.0 ({EMAIL})"}
+    assert upload(volt.token, params, **secret_headers).content == b"OK!"
+    assert upload(volt.token, params, method="get", **secret_headers).content == b"OK!"
+    upload("wrong" + volt.token, params, **secret_headers)  # 401: the presented token is redacted too
+    client.get(f"/api/torque/upload/{volt.token}/and/more/{EMAIL}", headers=secret_headers)  # unrouted
+    client.get(f"/api/vehicles/1/trips/?eml={EMAIL}", headers=secret_headers)  # the API with a bad Bearer
+    User.objects.create_user("owner", email=EMAIL, password=PASSWORD)
+    client.post("/admin/login/", {"username": "owner", "password": PASSWORD}, headers=secret_headers)
+
+    lines = wide_events.lines
+    assert len(lines) == 6
+    for canary in (EMAIL, volt.token, BEARER, SESSION_KEY, PASSWORD, EMAIL.split("@")[0]):
+        assert not [line for line in lines if canary in line], canary
+    assert wide_events.events[0]["http"]["user_agent"] == "Torque/1.0 ([redacted])"
+
+
+def test_any_field_named_like_a_secret_is_redacted(wide_events) -> None:
+    event = event_open(operation="probe", kind="task")
+    event.set("vehicle", password=PASSWORD, email=EMAIL, token=BEARER, kept="visible")
+    event.add_error(ValueError(f"lookup failed for {EMAIL} with Authorization: Bearer {BEARER}"))
+    assert event_emit(event) is True
+    [line] = wide_events.lines
+    assert PASSWORD not in line and EMAIL not in line and BEARER not in line
+    [written] = wide_events.events
+    assert written["vehicle"] == {"password": "[redacted]", "email": "[redacted]", "token": "[redacted]",
+                                 "kept": "visible"}
+    assert written["error"]["message"] == "ValueError: lookup failed for [redacted] with Authorization: Bearer [redacted]"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b'{"a":"mail me at a.b@c.example.com"}', b'{"a":"mail me at [redacted]"}'),
+        (b'{"a":"x%40y.org"}', b'{"a":"[redacted]"}'),
+        (b'{"h":"Basic dXNlcjpwYXNz"}', b'{"h":"Basic [redacted]"}'),
+        (b'{"route":"api/torque/upload/<str:token>"}', b'{"route":"api/torque/upload/<str:token>"}'),
+        (b'{"plain":"nothing to see"}', b'{"plain":"nothing to see"}'),
+    ],
+)
+def test_redact_line(line: bytes, expected: bytes) -> None:
+    assert redact_line(line) == expected
+
+
+def test_known_secrets_are_redacted_anywhere_in_the_line() -> None:
+    assert redact_line(b'{"p":"/u/s3cr3tT0k","m":"bad s3cr3tT0k"}', ["s3cr3tT0k"]) == (
+        b'{"p":"/u/[redacted]","m":"bad [redacted]"}'
+    )
