@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 
 from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
@@ -60,6 +61,9 @@ def client_network(address: str) -> str:
     return ".".join(parts[:3]) + ".0/24" if len(parts) == 4 else ""
 
 
+_CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
+
+
 class WideEventMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -94,11 +98,15 @@ class WideEventMiddleware:
         response["X-Request-ID"] = event.request_id
         return response
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view raised: answer JSON with the code (503 + Retry-After for database faults).
 
+        Exceptions that Django itself turns into a 4xx (Http404, PermissionDenied,
+        SuspiciousOperation, BadRequest) are left to Django: they are answers, not faults.
         Runs inside `__call__`, so the request's event is the current one.
         """
+        if isinstance(exception, _CLIENT_ERRORS):
+            return None
         event: WideEvent | None = getattr(request, "wide_event", None)
         if event is not None:
             event.add_error(exception)

@@ -145,3 +145,13 @@ def test_helpers_are_defensive() -> None:
     assert content_length("-5") == 0 and content_length("12") == 12 and content_length(None) == 0
     assert unrouted_path("/api/torque/upload/AbCdEfGhIjKlMnOpQrStUvWx/extra") == "/api/torque/upload/[redacted]/extra"
     assert unrouted_path("/admin/login/") == "/admin/login/"
+
+
+def test_permission_denied_stays_a_403_with_one_event(client, db, wide_events) -> None:
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("viewer", password="x", is_staff=True))
+    response = client.get("/admin/telemetry/trip/add/")  # read-only admin: adding is refused
+    assert response.status_code == 403
+    [event] = wide_events.events
+    assert event["http"]["status_code"] == 403 and "error" not in event
