@@ -12,7 +12,7 @@ decides; the new-vehicle rate equals the others, so the floor cannot differ.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -52,7 +52,7 @@ def half_rate_policy(live_worker: LiveProcess) -> Iterator[int]:
     time.sleep(CHECK_INTERVAL_S + 0.2)  # later worker tests must not run under this policy
 
 
-def wait_until(predicate, what: str, worker: LiveProcess, timeout: float = 60.0) -> None:
+def wait_until(predicate: Callable[[], bool], what: str, worker: LiveProcess, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
