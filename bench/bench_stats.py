@@ -1,12 +1,17 @@
 """Benchmark: refresh lifetime statistics of all vehicles (and of one) at 1,000 and 10,000 vehicles.
 
-Each size has its own PostgreSQL database (`volttracker_bench_stats_<n>`), migrated
-and filled once, server-side with generate_series: N vehicles x T finished trips,
-one BECM capacity sample per trip. Timings are taken in fresh child processes,
-interleaved across sizes round by round, and the medians are reported with the
-10k/1k ratio (docs/benchmarks.md, "Statistics refresh").
+Each size has its own PostgreSQL database (`<prefix>_<n>`, default prefix
+`volttracker_bench_stats`), migrated and filled once, server-side with
+generate_series: N vehicles x T finished trips, one BECM capacity sample per trip,
+a charging session every 3 trips and a refuel every 10. Timings are taken in
+fresh child processes, interleaved across sizes round by round, and the medians
+are reported with the 10k/1k ratio (docs/benchmarks.md, "Statistics refresh").
+
+`--baseline DIR` also times the code of another checkout (e.g. `git archive HEAD~3 | tar -x -C DIR`)
+on the same databases, interleaved with this one in every round, and reports the ratio.
 
     /work/main/.venv/bin/python bench/bench_stats.py [--sizes 1000 10000] [--trips 100] [--rounds 3]
+        [--db-prefix NAME] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -33,11 +38,12 @@ FILL_SQL = [
     """INSERT INTO telemetry_trip (vehicle_id, session, trip_key, started_at, last_reading_at, last_received_at,
                                    ended_at, is_closed, reading_count, soc_at_gas_entry, gas_mode_entered_at,
                                    distance_miles, distance_source, electric_miles, gas_miles, electric_kwh_used,
-                                   kwh_per_mile, fuel_used_gallons, gas_mpg, start_soc, end_soc, notes, finalized_at)
+                                   kwh_per_mile, fuel_used_gallons, gas_mpg, start_soc, end_soc, notes, finalized_at,
+                                   fuel_window, weather_conditions)
        SELECT v.id, j::text, 't' || j, ts, ts + d.minutes, ts + d.minutes, ts + d.minutes, true, 300,
               CASE WHEN d.gas > 0 THEN 14 + (j %% 5) END, CASE WHEN d.gas > 0 THEN ts + d.minutes / 2 END,
               d.dist, 'odometer', d.dist - d.gas, d.gas, (d.dist - d.gas) * 0.28, 0.28, d.gas / 40.0,
-              CASE WHEN d.gas >= 0.8 THEN 40.0 END, 90, 20, '{}'::jsonb, ts + d.minutes
+              CASE WHEN d.gas >= 0.8 THEN 40.0 END, 90, 20, '{}'::jsonb, ts + d.minutes, '[]'::jsonb, ''
        FROM telemetry_vehicle v
        CROSS JOIN generate_series(1, %(trips)s) AS j
        CROSS JOIN LATERAL (SELECT timestamptz '2024-01-01' + (j * 11 + v.id %% 7) * interval '1 hour' AS ts) AS s
@@ -53,19 +59,36 @@ FILL_SQL = [
        FROM (SELECT id, vehicle_id, ended_at,
                     SUM(distance_miles) OVER (PARTITION BY vehicle_id ORDER BY started_at) AS cum
              FROM telemetry_trip) AS t""",
+    # An evening charge after every third trip: 8-11 kWh.
+    """INSERT INTO telemetry_chargingsession (vehicle_id, started_at, ended_at, last_reading_at, last_received_at,
+                                              start_soc, end_soc, kwh_integrated, charging_seconds, kwh_added,
+                                              kwh_source, peak_power_kw, avg_power_kw, level, power_curve,
+                                              curve_stride_s, reading_count, is_complete, closed_at, closed_reason)
+       SELECT t.vehicle_id, t.ended_at + interval '1 hour', t.ended_at + interval '4 hours',
+              t.ended_at + interval '4 hours', t.ended_at + interval '4 hours', 20, 90, 8 + t.id %% 4, 10800,
+              8 + t.id %% 4, 'integrated', 3.3, 3.0, 'L2', '[]'::jsonb, 30, 720, true,
+              t.ended_at + interval '4 hours', 'stale'
+       FROM telemetry_trip t WHERE substring(t.trip_key from 2)::int %% 3 = 0""",
+    # A refuel after every tenth trip, at the odometer of that trip's battery sample.
+    """INSERT INTO telemetry_refuel (vehicle_id, trip_id, detected_at, odometer_miles, level_before, level_after,
+                                     gallons_added)
+       SELECT t.vehicle_id, t.id, t.ended_at + interval '30 minutes', s.odometer_miles, 15 + t.id %% 10, 95,
+              (80 - t.id %% 10) / 100.0 * 8.9
+       FROM telemetry_trip t JOIN telemetry_batteryhealthsample s ON s.trip_id = t.id
+       WHERE substring(t.trip_key from 2)::int %% 10 = 0""",
     "ANALYZE",
 ]
 
 
-def database_url(size: int) -> str:
-    return f"{SERVER}/volttracker_bench_stats_{size}"
+def database_url(prefix: str, size: int) -> str:
+    return f"{SERVER}/{prefix}_{size}"
 
 
-def prepare(size: int, trips: int) -> None:
+def prepare(prefix: str, size: int, trips: int) -> None:
     """Create, migrate and fill the size's database unless it already holds exactly this data."""
     import psycopg2
 
-    name = f"volttracker_bench_stats_{size}"
+    name = f"{prefix}_{size}"
     admin = psycopg2.connect(f"{SERVER}/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -73,12 +96,13 @@ def prepare(size: int, trips: int) -> None:
         if cur.fetchone() is None:
             cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    env = {**os.environ, "DATABASE_URL": database_url(size)}
+    env = {**os.environ, "DATABASE_URL": database_url(prefix, size)}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    conn = psycopg2.connect(database_url(size))
+    conn = psycopg2.connect(database_url(prefix, size))
     with conn, conn.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM telemetry_vehicle), (SELECT count(*) FROM telemetry_trip)")
-        if cur.fetchone() == (size, size * trips):
+        cur.execute("SELECT (SELECT count(*) FROM telemetry_vehicle), (SELECT count(*) FROM telemetry_trip),"
+                    " (SELECT count(*) FROM telemetry_refuel)")
+        if cur.fetchone() == (size, size * trips, size * (trips // 10)):
             return
         cur.execute("TRUNCATE telemetry_vehicle RESTART IDENTITY CASCADE")
         started = time.perf_counter()
@@ -89,12 +113,12 @@ def prepare(size: int, trips: int) -> None:
     conn.close()
 
 
-def measure() -> None:
-    """Child process: time one refresh of all vehicles, then single vehicles; print JSON."""
+def measure(root: Path) -> None:
+    """Child process: time one refresh of all vehicles, then single vehicles, with the code under `root`."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(root))
     django.setup()
     from django.db import connection
 
@@ -121,21 +145,34 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--trips", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db-prefix", default="volttracker_bench_stats")
+    parser.add_argument("--baseline", type=Path, help="another checkout's root, timed alongside")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure()
+        measure(args.measure)
         return
     for size in args.sizes:
-        prepare(size, args.trips)
-    results: dict[int, list[dict[str, float]]] = {size: [] for size in args.sizes}
+        prepare(args.db_prefix, size, args.trips)
+    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {(c, size): [] for c in roots for size in args.sizes}
     for _ in range(args.rounds):
-        for size in args.sizes:  # interleaved: each round runs every size once
-            env = {**os.environ, "DATABASE_URL": database_url(size)}
-            out = subprocess.run([sys.executable, __file__, "--measure"], cwd=ROOT, env=env, check=True,
-                                 capture_output=True, text=True).stdout
-            results[size].append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {platform.node()}  {os.cpu_count()} cores  "
+        for size in args.sizes:  # interleaved: each round runs every size (and each code) once
+            for code, root in roots.items():
+                env = {**os.environ, "DATABASE_URL": database_url(args.db_prefix, size)}
+                out = subprocess.run([sys.executable, __file__, "--measure", str(root)], cwd=root, env=env,
+                                     check=True, capture_output=True, text=True).stdout
+                runs[(code, size)].append(json.loads(out.strip().splitlines()[-1]))
+    for code in roots:
+        report(code, {size: runs[(code, size)] for size in args.sizes}, args)
+    if args.baseline:
+        for size in args.sizes:
+            this, base = (statistics.median(r["all_s"] for r in runs[(c, size)]) for c in ("this", "baseline"))
+            print(f"{size} vehicles: refresh all, this / baseline = {this / base:.2f}")
+
+
+def report(code: str, results: dict[int, list[dict[str, float]]], args: argparse.Namespace) -> None:
+    print(f"[{code}] {time.strftime('%Y-%m-%d %H:%M %Z')}  {platform.node()}  {os.cpu_count()} cores  "
           f"{args.trips} trips/vehicle, {args.rounds} rounds, medians")
     print(f"{'vehicles':>9} {'trips':>10} {'refresh all (s)':>16} {'statements':>10} {'one vehicle (ms)':>17}"
           f" {'one max (ms)':>13}")

@@ -75,8 +75,17 @@ class VehicleAdmin(admin.ModelAdmin):
 @admin.register(Trip)
 class TripAdmin(ReadOnlyAdmin):
     list_display = ("id", "vehicle", "started_at", "ended_at", "is_closed", "distance_miles", "electric_miles",
-                    "gas_miles", "kwh_per_mile", "gas_mpg", "reading_count")
-    list_filter = ("is_closed", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter), "started_at")
+                    "gas_miles", "kwh_per_mile", "gas_mpg", "reading_count", "weather_conditions", "weather_temp_f")
+    list_filter = ("is_closed", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter), "extreme_weather",
+                   "started_at")
+    # Only the weather is grouped; every other field follows in model order (the page is read-only).
+    WEATHER_FIELDS = ("weather_temp_f", "weather_precipitation_in", "weather_wind_mph", "weather_conditions",
+                      "weather_impact_factor", "extreme_weather", "weather_attempted_at")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
+        others = [f for f in self.get_fields(request, obj) if f not in self.WEATHER_FIELDS]
+        return [(None, {"fields": others}),
+                ("Weather (docs/weather.md; empty until a lookup succeeds)", {"fields": self.WEATHER_FIELDS})]
     list_select_related = ("vehicle",)
     date_hierarchy = "started_at"
     search_fields = ("session",)

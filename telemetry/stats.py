@@ -1,7 +1,7 @@
 """Lifetime statistics per vehicle, set-based: one INSERT ... SELECT ... ON CONFLICT per range of vehicles.
 
-Every figure is an aggregate over finished trips and battery samples computed by
-the database (docs/stats.md), never a Python loop over rows. The same statement
+Every figure is an aggregate over finished trips, battery samples, charging
+sessions and refuels computed by the database (docs/stats.md), never a Python loop over rows. The same statement
 serves one vehicle (a range of one id) and all vehicles (ranges of
 `REFRESH_CHUNK` ids), on PostgreSQL and on the embedded SQLite alike: the
 capacity trend is the least-squares slope from plain sums (n, Σx, Σy, Σxx, Σxy),
@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from logging_policy.events import current_event
-from telemetry.models import BatteryHealthSample, Trip, Vehicle, VehicleStats
+from telemetry.models import BatteryHealthSample, ChargingSession, Refuel, Trip, Vehicle, VehicleStats
 
 # Vehicles per statement on the all-vehicles path. Each statement scans the trips and samples
 # tables once (a range filter is not selective enough for an index), so smaller chunks cost
@@ -32,7 +32,8 @@ MIN_TREND_MILES = 100.0
 _COLUMNS = (
     "total_trips", "total_miles", "electric_miles", "gas_miles", "electric_share", "first_trip_at",
     "last_trip_at", "avg_kwh_per_mile", "lifetime_mpg", "battery_capacity_kwh", "capacity_is_estimate",
-    "capacity_degradation_percent", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "refreshed_at",
+    "capacity_degradation_percent", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "kwh_charged",
+    "charging_sessions", "last_tank_mpg", "avg_tank_mpg", "tanks_measured", "refreshed_at",
 )
 
 # INSERT comes first (CTEs inside): Python's sqlite3 reports rowcount only for statements that start with it.
@@ -85,6 +86,32 @@ sample_agg AS (
            CASE WHEN c.spread >= %(min_trend_miles)s
                 THEN (c.n * c.sxy - c.sx * c.sy) / (c.n * c.sxx - c.sx * c.sx) END AS slope
     FROM chosen c
+),
+charge_agg AS (
+    SELECT c.vehicle_id, COUNT(*) AS sessions, COALESCE(SUM(c.kwh_added), 0) AS kwh
+    FROM {charging} c
+    WHERE c.vehicle_id BETWEEN %(lo)s AND %(hi)s
+    GROUP BY c.vehicle_id
+),
+tank AS (
+    -- A tank runs from one refuel to the next (refuel_core.tank_mpg): a window over the refuels only,
+    -- a few per vehicle, never over trips or samples.
+    SELECT r.vehicle_id, r.detected_at AS to_at,
+           r.odometer_miles - LAG(r.odometer_miles) OVER w AS miles,
+           LAG(r.level_after) OVER w - r.level_before AS level_used
+    FROM {refuel} r
+    WHERE r.vehicle_id BETWEEN %(lo)s AND %(hi)s
+    WINDOW w AS (PARTITION BY r.vehicle_id ORDER BY r.detected_at)
+),
+measured AS (
+    -- Tanks with an MPG: both odometers read, not going backwards, some fuel used.
+    SELECT vehicle_id, to_at, miles, level_used FROM tank WHERE miles >= 0 AND level_used > 0
+),
+tank_agg AS (
+    SELECT m.vehicle_id, COUNT(*) AS tanks, SUM(m.miles) AS miles, SUM(m.level_used) AS level_used,
+           MAX(m.to_at) AS last_to
+    FROM measured m
+    GROUP BY m.vehicle_id
 )
 SELECT v.id,
        COALESCE(ta.total_trips, 0),
@@ -101,10 +128,18 @@ SELECT v.id,
        CASE WHEN v.nominal_battery_kwh > 0 THEN (1 - sa.latest / v.nominal_battery_kwh) * 100 END,
        -10000 * sa.slope,
        COALESCE(sa.n, 0),
+       COALESCE(ca.kwh, 0),
+       COALESCE(ca.sessions, 0),
+       CASE WHEN v.fuel_tank_gallons > 0 THEN lt.miles / (lt.level_used * v.fuel_tank_gallons / 100) END,
+       CASE WHEN v.fuel_tank_gallons > 0 THEN tg.miles / (tg.level_used * v.fuel_tank_gallons / 100) END,
+       COALESCE(tg.tanks, 0),
        %(now)s
 FROM {vehicle} v
 LEFT JOIN trip_agg ta ON ta.vehicle_id = v.id
 LEFT JOIN sample_agg sa ON sa.vehicle_id = v.id
+LEFT JOIN charge_agg ca ON ca.vehicle_id = v.id
+LEFT JOIN tank_agg tg ON tg.vehicle_id = v.id
+LEFT JOIN measured lt ON lt.vehicle_id = v.id AND lt.to_at = tg.last_to
 WHERE v.id BETWEEN %(lo)s AND %(hi)s
 ORDER BY v.id
 ON CONFLICT (vehicle_id) DO UPDATE SET {updates}
@@ -115,6 +150,8 @@ def _refresh_sql() -> str:
     return _REFRESH_SQL.format(
         trip=Trip._meta.db_table,
         sample=BatteryHealthSample._meta.db_table,
+        charging=ChargingSession._meta.db_table,
+        refuel=Refuel._meta.db_table,
         stats=VehicleStats._meta.db_table,
         vehicle=Vehicle._meta.db_table,
         columns=", ".join(_COLUMNS),

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from logging_policy.events import current_event
 from telemetry.stats import vehicle_stats_refresh, vehicle_stats_refresh_all
-from telemetry.trip_weather import trip_weather_refresh
+from telemetry.trip_weather import trip_weather_refresh, trips_weather_catch_up
 from telemetry.charging import charging_sessions_close_stale
 from telemetry.trips import trip_finalize, trips_stale_ids
 from telemetry.vehicle_context import vehicle_context_add_by_id
@@ -24,11 +24,15 @@ def trip_weather_task(trip_id: int) -> None:
 
 @shared_task(name="telemetry.tasks.trips_close_stale")
 def trips_close_stale() -> int:
-    """Finalize every trip, and close every charging session, with no upload for the stale window (beat)."""
+    """Finalize every trip, and close every charging session, with no upload for the stale window (beat).
+
+    Also re-queues the weather of recently finished trips that have none (bounded; docs/weather.md).
+    """
     ids = trips_stale_ids()
     closed = sum(1 for trip_id in ids if trip_finalize(trip_id=trip_id) is not None)
     current_event().set("trips", stale_found=len(ids), finalized=closed)
     current_event().set("charging", stale_sessions_closed=charging_sessions_close_stale())
+    trips_weather_catch_up()
     return closed
 
 

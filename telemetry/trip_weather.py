@@ -11,6 +11,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
 
 from logging_policy.events import current_event
 from telemetry.enqueue import task_enqueue_on_commit
@@ -32,11 +34,42 @@ def trip_weather_enqueue(*, trip_id: int) -> None:
     task_enqueue_on_commit(trip_weather_task, trip_id)
 
 
+def trips_weather_catch_up(*, now: datetime | None = None) -> int:
+    """Re-queue the lookup of recently finished trips that still have no weather; returns how many.
+
+    Bounded: only with the flag on, trips finalized within WEATHER_CATCH_UP_DAYS, at most
+    WEATHER_CATCH_UP_MAX_TRIPS per run, and each trip at most once per
+    WEATHER_CATCH_UP_RETRY_SECONDS (counted from its last attempt, or from its finalization,
+    so a trip's own task is not doubled). Never-tried trips first, then the newest.
+    Two queries when there is work (candidates, then marking them), one when there is none.
+    """
+    if not settings.FEATURE_FLAGS.get("weather_integration"):
+        return 0
+    now = now or timezone.now()
+    retry_before = now - timedelta(seconds=settings.WEATHER_CATCH_UP_RETRY_SECONDS)
+    ids = list(
+        Trip.objects.filter(is_closed=True, weather_conditions="",
+                            finalized_at__gte=now - timedelta(days=settings.WEATHER_CATCH_UP_DAYS),
+                            finalized_at__lt=retry_before)
+        .filter(Q(weather_attempted_at__isnull=True) | Q(weather_attempted_at__lt=retry_before))
+        .order_by(F("weather_attempted_at").asc(nulls_first=True), "-finalized_at")
+        .values_list("pk", flat=True)[: settings.WEATHER_CATCH_UP_MAX_TRIPS]
+    )
+    if ids:
+        # Marked when queued: a backlog in the queue must not make the next run queue them again.
+        Trip.objects.filter(pk__in=ids).update(weather_attempted_at=now)
+        for trip_id in ids:
+            trip_weather_enqueue(trip_id=trip_id)
+    current_event().set("weather", catch_up_queued=len(ids))
+    return len(ids)
+
+
 def trip_weather_refresh(*, trip_id: int, now: datetime | None = None) -> TripWeather | None:
     """Look up and store the weather of a finalized trip; None (weather left as it was) when it cannot."""
     event = current_event()
     event.set("trip", id=trip_id)
-    if not Trip.objects.filter(pk=trip_id, is_closed=True).exists():
+    # Marks the attempt (the catch-up spaces its retries from it) and checks the trip in one query.
+    if not Trip.objects.filter(pk=trip_id, is_closed=True).update(weather_attempted_at=timezone.now()):
         event.set("weather", skipped="trip_not_finalized")
         return None
     points = list(Reading.objects.filter(trip_id=trip_id).order_by("recorded_at")

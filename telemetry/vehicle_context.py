@@ -22,7 +22,8 @@ from telemetry.models import Vehicle, VehicleStats
 # The `vehicle.*` event fields and the first fields of GET /api/vehicles/<id>/stats/ (same names).
 CONTEXT_FIELDS = (
     "id", "total_trips", "total_miles", "account_age_days", "usage_tier", "battery_capacity_kwh",
-    "capacity_degradation_percent", "avg_kwh_per_mile", "stats_age_seconds",
+    "capacity_degradation_percent", "avg_kwh_per_mile", "kwh_charged", "charging_sessions", "avg_tank_mpg",
+    "stats_age_seconds",
 )
 
 
@@ -44,6 +45,9 @@ def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: Poli
         "battery_capacity_kwh": _round(stats.battery_capacity_kwh, 2) if stats else None,
         "capacity_degradation_percent": _round(stats.capacity_degradation_percent, 1) if stats else None,
         "avg_kwh_per_mile": _round(stats.avg_kwh_per_mile, 3) if stats else None,
+        "kwh_charged": _round(stats.kwh_charged, 1) if stats else 0.0,
+        "charging_sessions": stats.charging_sessions if stats else 0,
+        "avg_tank_mpg": _round(stats.avg_tank_mpg, 1) if stats else None,
         "stats_age_seconds": round((now - stats.refreshed_at).total_seconds(), 1) if stats else None,
     }
 

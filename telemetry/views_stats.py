@@ -17,7 +17,8 @@ from telemetry.vehicle_context import vehicle_context, vehicle_stats_of
 # Beyond the event's context fields: the rest of the row, as stored.
 EXTRA_FIELDS = (
     "electric_miles", "gas_miles", "electric_share", "first_trip_at", "last_trip_at", "lifetime_mpg",
-    "capacity_is_estimate", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "refreshed_at",
+    "capacity_is_estimate", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "last_tank_mpg",
+    "tanks_measured", "refreshed_at",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -111,3 +111,20 @@ def weather_server(settings: Any) -> Iterator[WeatherServer]:
         yield server
     finally:
         server.stop()
+
+
+PLACE = (42.3, -83.0)  # the drive_sim route, on the 0.1° grid
+
+
+@pytest.fixture
+def clean_weather_cache() -> Iterator[None]:
+    """Forget the cached hours the weather tests use (only those: the Redis db also carries the broker)."""
+    from django.core.cache import cache
+
+    from telemetry.weather import cache_key
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    keys = [cache_key(*PLACE, now - timedelta(days=d, hours=h)) for d in (0, 30) for h in range(-24, 48)]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)

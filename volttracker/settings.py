@@ -226,6 +226,12 @@ WEATHER_CACHE_SECONDS: int = env.int("WEATHER_CACHE_SECONDS", default=7 * 24 * 3
 WEATHER_GRID_DEGREES: float = env.float("WEATHER_GRID_DEGREES", default=0.1)
 # Older samples go to the archive API (reanalysis lags real time by about five days).
 WEATHER_FORECAST_MAX_AGE_DAYS: int = env.int("WEATHER_FORECAST_MAX_AGE_DAYS", default=7)
+# Catch-up (docs/weather.md): the stale-trips beat task re-queues lookups for trips finished within
+# the last WEATHER_CATCH_UP_DAYS that still have no weather, at most WEATHER_CATCH_UP_MAX_TRIPS per run,
+# each trip at most once per WEATHER_CATCH_UP_RETRY_SECONDS.
+WEATHER_CATCH_UP_DAYS: float = env.float("WEATHER_CATCH_UP_DAYS", default=2.0)
+WEATHER_CATCH_UP_MAX_TRIPS: int = env.int("WEATHER_CATCH_UP_MAX_TRIPS", default=20)
+WEATHER_CATCH_UP_RETRY_SECONDS: int = env.int("WEATHER_CATCH_UP_RETRY_SECONDS", default=1800)
 
 WIDE_EVENTS_PATH: str = env.str("WIDE_EVENTS_PATH", default="")
 WIDE_EVENTS_MAX_BYTES: int = env.int("WIDE_EVENTS_MAX_BYTES", default=64 * 1024)

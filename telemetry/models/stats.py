@@ -31,6 +31,15 @@ class VehicleStats(models.Model):
         null=True, blank=True, help_text="Least-squares trend of the capacity samples; positive means losing."
     )
     capacity_samples = models.PositiveIntegerField(default=0)
+    # db_default as well: a refresh statement that predates these columns can still write the row.
+    kwh_charged = models.FloatField(default=0.0, db_default=0.0,
+                                    help_text="kWh added by all charging sessions (open ones so far).")
+    charging_sessions = models.PositiveIntegerField(default=0, db_default=0)
+    last_tank_mpg = models.FloatField(null=True, blank=True, help_text="MPG of the latest measured tank.")
+    avg_tank_mpg = models.FloatField(null=True, blank=True,
+                                     help_text="Miles / gallons over all measured tanks (between refuels).")
+    tanks_measured = models.PositiveIntegerField(default=0, db_default=0,
+                                                 help_text="Tanks (refuel to refuel) with an MPG.")
     refreshed_at = models.DateTimeField()
 
     class Meta:

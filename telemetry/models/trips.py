@@ -53,12 +53,18 @@ class Trip(models.Model):
     weather_impact_factor = models.FloatField(null=True, blank=True,
                                               help_text="Expected energy use vs. mild weather (1.0).")
     extreme_weather = models.BooleanField(null=True, blank=True)
+    weather_attempted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last lookup queued or run; the catch-up retries are spaced from it."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["vehicle", "trip_key"], name="trip_unique_per_session")]
         indexes = [
             models.Index(fields=["last_received_at"], condition=models.Q(is_closed=False), name="trip_open_by_last_received"),
             models.Index(fields=["vehicle", "-started_at"], name="trip_vehicle_started"),
+            # The weather catch-up's candidates: finished trips still without weather (a small set).
+            models.Index(fields=["finalized_at"], condition=models.Q(is_closed=True, weather_conditions=""),
+                         name="trip_weather_missing"),
         ]
         ordering = ["-started_at"]
 

@@ -39,11 +39,12 @@ def test_tier_boundaries_follow_the_policy_thresholds(trips: int, default_tier: 
 
 def test_context_fields_from_the_row() -> None:
     row = stats_row(42, total_miles=1234.567, first_trip_at=NOW - timedelta(days=40, hours=5),
-                    battery_capacity_kwh=16.234, capacity_degradation_percent=11.77, avg_kwh_per_mile=0.28456)
+                    battery_capacity_kwh=16.234, capacity_degradation_percent=11.77, avg_kwh_per_mile=0.28456,
+                    kwh_charged=812.345, charging_sessions=61, avg_tank_mpg=84.06)
     assert vehicle_context(vehicle_id=7, stats=row, policy=DEFAULT, now=NOW) == {
         "id": 7, "total_trips": 42, "total_miles": 1234.6, "account_age_days": 40, "usage_tier": "moderate",
         "battery_capacity_kwh": 16.23, "capacity_degradation_percent": 11.8, "avg_kwh_per_mile": 0.285,
-        "stats_age_seconds": 90.0,
+        "kwh_charged": 812.3, "charging_sessions": 61, "avg_tank_mpg": 84.1, "stats_age_seconds": 90.0,
     }
     assert tuple(vehicle_context(vehicle_id=7, stats=row, policy=DEFAULT, now=NOW)) == CONTEXT_FIELDS
 

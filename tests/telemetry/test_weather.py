@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from logging_policy.emit import event_emit, event_open
 from logging_policy.events import event_bound
@@ -15,28 +13,16 @@ from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Trip
 from telemetry.tasks import trip_weather_task
 from telemetry.trips import trip_finalize
-from telemetry.weather import cache_key
-from tests.weather_server import WeatherServer, weather_server  # noqa: F401 - fixture
+from tests.weather_server import WeatherServer, clean_weather_cache, weather_server  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_weather_cache")]
 TRACE = "0af7651916cd43dd8448eb211c80319c"
-PLACE = (42.3, -83.0)  # the drive_sim route, on the 0.1° grid
 
 
 def _start(days_ago: int = 0) -> datetime:
     """Earlier today (or `days_ago`), on a quarter past the hour, well clear of the hour's rounding."""
     base = datetime.now(UTC).replace(minute=15, second=0, microsecond=0) - timedelta(hours=3, days=days_ago)
     return base
-
-
-@pytest.fixture(autouse=True)
-def clean_weather_cache() -> Iterator[None]:
-    """Forget the cached hours these tests use (only those: the Redis db also carries the broker)."""
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    keys = [cache_key(*PLACE, now - timedelta(days=d, hours=h)) for d in (0, 30) for h in range(-24, 48)]
-    cache.delete_many(keys)
-    yield
-    cache.delete_many(keys)
 
 
 def _finished_trip(volt: Any, upload: Any, session: str, start: datetime) -> Trip:
@@ -158,7 +144,7 @@ def test_second_trip_in_the_same_place_and_hour_is_served_from_cache(
     _run_task(first.pk)
     weather_server.script = ["close"]  # a call now would fail: the cache must answer
     with django_assert_num_queries(3):
-        # 1. trip is finalized (EXISTS)  2. the trip's reading times and positions  3. UPDATE trip weather
+        # 1. mark the attempt on the trip if finalized (UPDATE)  2. the trip's reading times and positions  3. UPDATE trip weather
         _run_task(second.pk)
     second.refresh_from_db()
     assert second.weather_conditions == "overcast" and second.weather_temp_f == pytest.approx(50.0)
