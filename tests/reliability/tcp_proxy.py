@@ -92,6 +92,8 @@ class TcpProxy:
             self._listener.close()
             self._listener = None
         self._drop_live()
+        if state == "blackhole" and self._listener is None:
+            self._listen()
 
     def restore(self) -> None:
         with self._lock:
