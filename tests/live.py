@@ -111,11 +111,7 @@ def live_worker(django_db_setup: None, django_db_blocker: Any, tmp_path_factory:
             pytest.fail(f"Celery worker did not start:\n{worker.log()}")
         time.sleep(0.2)
     yield worker
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    live_process_stop(worker)
 
 
 class LiveWeb(LiveProcess):
