@@ -61,6 +61,18 @@ class TcpProxy:
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
+    def upstream_ports(self) -> list[int]:
+        """The local ports of the proxy's connections to the service (how the service sees its clients)."""
+        ports = []
+        with self._lock:
+            for sock in self._live:
+                try:
+                    if sock.getpeername() == self.target:
+                        ports.append(sock.getsockname()[1])
+                except OSError:
+                    continue  # closed meanwhile
+        return ports
+
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):

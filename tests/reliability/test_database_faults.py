@@ -123,3 +123,25 @@ def test_database_cut_mid_traffic_gives_503s_then_recovers_and_loses_no_acknowle
         assert event["error"]["code"] == body[len('{"error": {"code": "'):][:4]
         assert event["error"]["category"] == "database"
     assert {a[0] for a in answers} <= events.keys()  # an event for every request, OK or not
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.live_web
+def test_server_connections_terminated_by_postgres_are_replaced_without_a_failed_upload(
+        db_proxy: TcpProxy, web_via_proxy: LiveWeb) -> None:
+    car = vehicle_create(name="Terminated")
+    readings = drive_readings(DrivePlan(session="term-1", start=datetime(2026, 5, 6, tzinfo=UTC), step_seconds=5))
+    with httpx.Client(base_url=web_via_proxy.base_url, timeout=15) as http:
+        def send() -> str:
+            return http.post(f"/api/torque/upload/{car.token}", data=next(readings)).text
+
+        first = [send() for _ in range(10)]
+        ports = db_proxy.upstream_ports()
+        with connection.cursor() as cursor:  # what an operator's pg_terminate_backend does to the server
+            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE client_port = ANY(%s) AND pid <> pg_backend_pid()", [ports])
+            terminated = cursor.fetchone()[0]
+        after = [send() for _ in range(10)]
+    assert terminated >= 1  # the server's pooled connections (CONN_MAX_AGE) were killed under it
+    assert first == after == ["OK!"] * 10  # the health check replaced them before use: no 503 at all
+    assert Reading.objects.filter(vehicle=car.vehicle).count() == 20
