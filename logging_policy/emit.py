@@ -98,12 +98,20 @@ def event_emit(event: WideEvent) -> bool:
 
 
 class _Quiet:
-    """Handler mix-in: a failing sink drops the record instead of printing tracebacks per event."""
+    """Handler mix-in: a failing sink drops the record instead of printing tracebacks per event.
+
+    The loss is still said, on the console log (stderr), at the first failure and every
+    REPORT_EVERY after it: a disk full must not make the events vanish unnoticed.
+    """
 
     failures = 0
+    REPORT_EVERY = 1000
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's API
         type(self).failures += 1
+        if type(self).failures % self.REPORT_EVERY == 1:
+            _internal.error("E502 event_sink_failed: %d wide events lost so far in this process",
+                            type(self).failures)
 
 
 class SafeStreamHandler(_Quiet, logging.StreamHandler):

@@ -7,6 +7,11 @@ from django.http import HttpRequest, JsonResponse
 from logging_policy.responses import error_response
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django refused the request (DisallowedHost and other SuspiciousOperation): JSON with E006."""
+    return error_response("E006")
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response("E004")
 

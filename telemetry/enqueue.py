@@ -18,8 +18,16 @@ from logging_policy.events import current_event
 logger = logging.getLogger(__name__)
 
 
+def _broker_failed_already(event: Any) -> bool:
+    tasks = getattr(event, "data", {}).get("tasks")
+    return bool(tasks and tasks.get("enqueue_failed"))
+
+
 def _send(task: Task, args: tuple[Any, ...], event: Any) -> None:
     try:
+        if _broker_failed_already(event):
+            # One broker timeout per request or task run at most, not one per task to queue.
+            raise ConnectionError("broker unreachable earlier in this unit of work")
         task.apply_async(args=args)
     except Exception as exc:  # noqa: BLE001 - any broker failure degrades, never fails the request
         event.note_warning("E404", f"could not queue {task.name}: {type(exc).__name__}")

@@ -11,6 +11,7 @@ SOC keeps falling through it because the car still drives on the battery.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -53,4 +54,18 @@ def gas_mode_step(state: GasState, at: datetime, rpm: float | None, soc: float |
     if at_floor or held_flat:
         # The engine took over when it started, not when we became sure of it.
         return replace(state, entered_at=state.engine_on_since, soc_at_entry=start_soc)
+    return state
+
+
+def gas_mode_replay(readings: Iterable[tuple[datetime, float | None, float | None]]) -> GasState:
+    """The detector over a whole trip's (at, rpm, soc) readings in time order: the answer at finalize.
+
+    Uploads step the detector only with readings newer than the newest seen, so a
+    trip whose readings arrived out of order can miss its entry until this replay.
+    """
+    state = GasState()
+    for at, rpm, soc in readings:
+        state = gas_mode_step(state, at, rpm, soc)
+        if state.entered_at is not None:
+            break
     return state

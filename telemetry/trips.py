@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from logging_policy.events import current_event
 from telemetry.battery import battery_sample_record, vehicle_battery_context
-from telemetry.gasmode import GasState, gas_mode_step
+from telemetry.gasmode import GasState, gas_mode_replay, gas_mode_step
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 _SAMPLE_FIELDS = (
     "recorded_at", "odometer_miles", "trip_distance_miles", "speed_mph", "gps_speed_mph", "hv_power_kw",
     "soc_pct", "trip_fuel_gallons", "volt_fuel_level_pct", "fuel_level_pct", "ambient_temp_f",
-    "battery_capacity_kwh",
+    "battery_capacity_kwh", "engine_rpm",
 )
 
 
@@ -97,8 +97,10 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
     return entered
 
 
-def _samples(trip: Trip) -> list[Sample]:
+def _samples(trip: Trip) -> tuple[list[Sample], GasState]:
+    """The trip's readings in time order, and gas-mode detection replayed over them (one query)."""
     rows = Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS)
+    gas = gas_mode_replay((r[0], r[12], r[6]) for r in rows)
     return [
         Sample(
             at=r[0], odometer_miles=r[1], trip_distance_miles=r[2],
@@ -107,7 +109,7 @@ def _samples(trip: Trip) -> list[Sample]:
             ambient_temp_f=r[10], battery_capacity_kwh=r[11],
         )
         for r in rows
-    ]
+    ], gas
 
 
 def trip_finalize(*, trip_id: int) -> Trip | None:
@@ -119,7 +121,9 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
             event.set("trip", id=trip_id, already_closed=trip is not None)
             return None
         with event.timer("trip_compute"):
-            samples = _samples(trip)
+            samples, gas = _samples(trip)
+            # The replay over every reading in time order wins over what uploads saw as they came.
+            trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas.entered_at, gas.soc_at_entry
             metrics = trip_metrics_compute(
                 samples,
                 gas_entered_at=trip.gas_mode_entered_at,

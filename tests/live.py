@@ -74,14 +74,15 @@ class LiveProcess:
 
 
 def live_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """The environment of a live process; `extra` overrides any of it (a proxied DATABASE_URL, say)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(
         DJANGO_SETTINGS_MODULE="volttracker.settings",
         DATABASE_URL=database_url_for_current_connection(),
         REDIS_URL=require_redis(),
         WIDE_EVENTS_PATH=str(tmp / "events.jsonl"),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -110,11 +111,7 @@ def live_worker(django_db_setup: None, django_db_blocker: Any, tmp_path_factory:
             pytest.fail(f"Celery worker did not start:\n{worker.log()}")
         time.sleep(0.2)
     yield worker
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    live_process_stop(worker)
 
 
 class LiveWeb(LiveProcess):
@@ -134,37 +131,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_web(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[LiveWeb]:
-    """gunicorn on a free 127.0.0.1 port against the test database and Redis; events to a file."""
+def live_web_start(tmp: Path, env: dict[str, str], *, workers: int = 2) -> LiveWeb:
+    """Start gunicorn with `env` (see live_env) on a free loopback port; returns once it answers."""
     import httpx
 
-    tmp = tmp_path_factory.mktemp("web")
-    with django_db_blocker.unblock():
-        env = live_env(tmp)
     port = free_port()
     log_path = tmp / "web.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "volttracker.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--timeout", "30", "--graceful-timeout", "5"],
+             "--workers", str(workers), "--timeout", "30", "--graceful-timeout", "5"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-    web = LiveWeb(proc, tmp / "events.jsonl", log_path, f"http://127.0.0.1:{port}")
+    web = LiveWeb(proc, Path(env["WIDE_EVENTS_PATH"]), log_path, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
     while True:
         try:
             httpx.get(f"{web.base_url}/api/torque/upload/not-a-token", timeout=2)  # any answer: it serves
-            break
+            return web
         except httpx.TransportError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 pytest.fail(f"web server did not start:\n{web.log()}")
             time.sleep(0.2)
-    yield web
-    proc.terminate()
+
+
+def live_process_stop(live: LiveProcess) -> None:
+    live.proc.terminate()
     try:
-        proc.wait(timeout=15)
+        live.proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        live.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_web(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[LiveWeb]:
+    """gunicorn on a free 127.0.0.1 port against the test database and Redis; events to a file."""
+    tmp = tmp_path_factory.mktemp("web")
+    with django_db_blocker.unblock():
+        env = live_env(tmp)
+    web = live_web_start(tmp, env)
+    yield web
+    live_process_stop(web)

@@ -131,7 +131,10 @@ if not REDIS_URL:
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    # max_retries=0: without it kombu retries a refused connection for 2 s inside every publish
+    # (measured: docs/reliability.md); the worker's consumer reconnects on its own retry loop
+    # (CELERY_BROKER_CONNECTION_MAX_RETRIES), which this option does not touch.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "max_retries": 0}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("telemetry.urls")),
 ]
 
+handler400 = "logging_policy.views.bad_request"
 handler404 = "logging_policy.views.not_found"
 handler500 = "logging_policy.views.server_error"

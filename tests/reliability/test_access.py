@@ -1,0 +1,115 @@
+"""Who can read what: every API endpoint and every admin page, tried without the right credentials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, reverse
+
+from telemetry import urls as telemetry_urls
+from telemetry.auth import vehicle_for_token
+from telemetry.drive_sim import DrivePlan, drive_readings
+from telemetry.models import Trip
+from telemetry.tokens import token_hash, token_matches
+from telemetry.trips import trip_finalize
+
+pytestmark = pytest.mark.django_db
+
+
+def api_patterns() -> list[URLPattern]:
+    """Every read API route (all but the upload), so a new endpoint is covered without editing this test."""
+    found = [p for p in telemetry_urls.urlpatterns if p.name and p.name != "torque_upload"]
+    assert {p.name for p in found} >= {"vehicle_trips", "vehicle_stats", "trip_detail", "vehicle_charging",
+                                       "vehicle_refuels"}
+    return found
+
+
+@pytest.fixture
+def owned(volt, upload) -> dict[str, int]:
+    """A vehicle with one finished trip: ids to put in every API URL."""
+    for params in list(drive_readings(DrivePlan(session="acc-1", start=datetime(2026, 2, 2, tzinfo=UTC))))[:5]:
+        assert upload(volt.token, params).content == b"OK!"
+    trip = Trip.objects.get()
+    trip_finalize(trip_id=trip.pk)
+    return {"vehicle_id": volt.vehicle.pk, "trip_id": trip.pk}
+
+
+def url_for(pattern: URLPattern, ids: dict[str, int]) -> str:
+    return reverse(pattern.name, kwargs={k: ids[k] for k in pattern.pattern.converters})
+
+
+def test_every_api_endpoint_refuses_anyone_but_the_owner_and_staff(client, volt, new_vehicle, owned) -> None:
+    stranger = new_vehicle(name="Someone else's Volt")
+    User.objects.create_user("plain", password="pw-plain-123")  # a login, but not staff
+    for pattern in api_patterns():
+        url = url_for(pattern, owned)
+        anonymous = client.get(url)
+        assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "E401"), url
+        other = client.get(url, headers={"Authorization": f"Bearer {stranger.token}"})
+        assert (other.status_code, other.json()["error"]["code"]) == (403, "E402"), url
+        bogus = client.get(url, headers={"Authorization": "Bearer not-a-token"})
+        assert bogus.status_code == 401, url
+        client.login(username="plain", password="pw-plain-123")
+        assert client.get(url).status_code == 401, url
+        client.logout()
+        for response in (anonymous, other, bogus):
+            assert list(response.json()) == ["error"], url  # the error, and no data beside it
+        owner = client.get(url, headers={"Authorization": f"Bearer {volt.token}"})
+        assert owner.status_code == 200, url
+    # A missing trip looks like someone else's to a vehicle token (403 both), so ids cannot be probed;
+    # anonymous gets 401 as everywhere, and only staff learn it does not exist.
+    missing = reverse("trip_detail", kwargs={"trip_id": owned["trip_id"] + 1000})
+    assert client.get(missing).status_code == 401
+    assert client.get(missing, headers={"Authorization": f"Bearer {volt.token}"}).status_code == 403
+    User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    client.login(username="staffer", password="pw-staff-123")
+    assert client.get(missing).status_code == 404
+
+
+def test_every_admin_page_needs_a_staff_login_with_the_models_permission(client, owned) -> None:
+    changelists = [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry]
+    assert len(changelists) >= 6
+    for url in changelists:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
+    User.objects.create_user("staff", password="pw-staff-123", is_staff=True)  # staff, no permission at all
+    client.login(username="staff", password="pw-staff-123")
+    for url in changelists:
+        assert client.get(url).status_code == 403, url
+
+
+def test_upload_token_is_stored_hashed_looked_up_by_hash_and_never_shown(client, volt, owned, admin_user) -> None:
+    # Nowhere in the database, in any table or column, after uploads, a trip and an API read.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            cursor.execute(f'SELECT count(*) FROM "{table}" t WHERE row_to_json(t)::text LIKE %s',  # noqa: S608
+                           [f"%{volt.token}%"])
+            assert cursor.fetchone()[0] == 0, table
+    assert volt.vehicle.token_hash == token_hash(volt.token) and len(volt.vehicle.token_hash) == 64
+
+    # The lookup sends the hash, never the token, to the database: the comparison is an index probe on
+    # a SHA-256 the caller cannot steer byte by byte, so its time says nothing about the stored value.
+    with CaptureQueriesContext(connection) as queries:
+        assert vehicle_for_token(volt.token).pk == volt.vehicle.pk
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert token_hash(volt.token) in sql and volt.token not in sql
+    assert token_matches(volt.token, volt.vehicle.token_hash) and not token_matches(volt.token + "x",
+                                                                                    volt.vehicle.token_hash)
+
+    # Not echoed: not in error bodies, not in the admin's pages for the vehicle.
+    client.force_login(admin_user)
+    pages = [client.get(reverse("admin:telemetry_vehicle_changelist")),
+             client.get(reverse("admin:telemetry_vehicle_change", args=[volt.vehicle.pk])),
+             client.post(f"/api/torque/upload/{volt.token}x", {"time": "1"}),
+             client.put(f"/api/torque/upload/{volt.token}"),
+             client.get(f"/api/torque/upload/{volt.token}/extra")]
+    assert [p.status_code for p in pages] == [200, 200, 401, 405, 404]
+    for page in pages:
+        assert volt.token not in page.content.decode()
