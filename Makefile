@@ -23,8 +23,9 @@ migrate: install
 
 # Web server + Celery worker with beat. With no DATABASE_URL / REDIS_URL set it runs on
 # a SQLite file, a file-system cache and a file-system broker under var/.
+# honcho hands each process PORT (from --port, which otherwise defaults to 5000): web gets it.
 run: migrate
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/honcho start -f Procfile --port $${PORT:-8000}
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

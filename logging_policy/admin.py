@@ -13,11 +13,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from logging_policy.changes import policy_active_get_or_create, policy_change_record, policy_version_next
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
+from logging_policy.overview import sampling_overview_view
 from logging_policy.policy import CHECK_INTERVAL_S
 from logging_policy.sampling import BUSINESS_EVENTS, TIERS
 
@@ -73,9 +74,9 @@ class OperationRuleInline(admin.TabularInline):
 class LoggingPolicyAdmin(admin.ModelAdmin):
     form = LoggingPolicyForm
     inlines = [OperationRuleInline]
-    readonly_fields = ["version", "updated_at", "recent_changes"]
+    readonly_fields = ["version", "updated_at", "effect", "recent_changes"]
     fieldsets = [
-        (None, {"fields": ["version", "updated_at", "dry_run"]}),
+        (None, {"fields": ["version", "updated_at", "dry_run", "effect"]}),
         ("Rates", {"fields": ["default_sample_rate", "new_vehicle_days", "new_vehicle_rate"]}),
         ("Always kept", {"fields": ["default_slow_threshold_ms", "critical_events", "always_keep_tiers"]}),
         ("Usage tiers", {"fields": ["moderate_min_trips", "heavy_min_trips"],
@@ -104,6 +105,19 @@ class LoggingPolicyAdmin(admin.ModelAdmin):
             raise PermissionDenied
         policy = policy_active_get_or_create()
         return HttpResponseRedirect(reverse("admin:logging_policy_loggingpolicy_change", args=[policy.pk]))
+
+    def get_urls(self) -> list[URLPattern]:
+        def overview(request: HttpRequest) -> HttpResponse:
+            return sampling_overview_view(request, model_admin=self, policy_pk=policy_active_get_or_create().pk)
+
+        return [path("overview/", self.admin_site.admin_view(overview), name="logging_policy_sampling_overview"),
+                *super().get_urls()]
+
+    @admin.display(description="Effect")
+    def effect(self, obj: LoggingPolicy) -> str:
+        return format_html("<a href='{}' id='sampling-overview-link'>Sampling overview</a>: events seen, kept and "
+                           "would keep per operation and reason, last hour and day",
+                           reverse("admin:logging_policy_sampling_overview"))
 
     @admin.display(description="Recent changes")
     def recent_changes(self, obj: LoggingPolicy) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from logging_policy.counters import counters_record
 from logging_policy.events import WideEvent
 from logging_policy.metadata import static_fields
 from logging_policy.policy import policy_current
@@ -85,6 +86,7 @@ def event_emit(event: WideEvent) -> bool:
             sampling["dry_run"] = True
             sampling["would_keep"] = decision.would_keep
         data["sampling"] = sampling
+        counters_record(operation=data.get("operation", ""), decision=decision)
         if not decision.keep:
             return False
         if logger.isEnabledFor(logging.INFO):

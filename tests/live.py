@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,16 @@ class LiveWeb(LiveProcess):
 
     def events_by_request_id(self) -> dict[str, dict[str, Any]]:
         return {event["request_id"]: event for event in self.events()}
+
+    def upload(self, token: str, params: dict[str, str], *, trace_id: str) -> str:
+        """POST one Torque upload in trace `trace_id` (its draw decides sampling); returns its request id."""
+        import httpx
+
+        request_id = str(uuid.uuid4())
+        response = httpx.post(f"{self.base_url}/api/torque/upload/{token}", data=params, timeout=10,
+                              headers={"X-Request-ID": request_id, "traceparent": f"00-{trace_id}-{'3' * 16}-01"})
+        assert response.text == "OK!", response.text
+        return request_id
 
 
 def free_port() -> int:

@@ -258,5 +258,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
-# Where Torque Pro reaches this server; used to print upload URLs.
-PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+# Where Torque Pro reaches this server; used to print upload URLs and by simulate_drive.
+# PORT is the port `make run` serves on (Procfile), so the default follows it.
+PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default=f"http://localhost:{env.int('PORT', default=8000)}")

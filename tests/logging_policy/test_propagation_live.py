@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
@@ -32,14 +30,9 @@ def test_raising_uploads_to_100_percent_in_the_admin_keeps_every_upload_in_anoth
     readings = drive_readings(DrivePlan(session="live-1", start=datetime(2026, 3, 3, tzinfo=UTC), gas_miles=0.0))
     # Trace ids drawing at or above 25 %: dropped at the new-vehicle rate, kept only at 100 %.
     trace_ids = (trace_id_drawing(at_least=0.25, skip=i) for i in range(10_000))
-    http = httpx.Client(base_url=live_web.base_url, timeout=10)
 
     def send() -> str:
-        request_id = str(uuid.uuid4())
-        response = http.post(f"/api/torque/upload/{volt.token}", data=next(readings),
-                             headers={"X-Request-ID": request_id, "traceparent": f"00-{next(trace_ids)}-{'3' * 16}-01"})
-        assert response.text == "OK!"
-        return request_id
+        return live_web.upload(volt.token, next(readings), trace_id=next(trace_ids))
 
     send()  # opens the trip: a critical event, kept whatever the rate
     time.sleep(2.1)  # both server processes re-check the policy they hold

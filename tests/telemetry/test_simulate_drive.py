@@ -22,6 +22,7 @@ def test_simulated_drives_arrive_as_trips_with_gas_mode(live_server) -> None:
     assert Reading.objects.count() == sum(t.reading_count for t in trips)
     assert PidDescription.objects.filter(pid="22005b").count() == 2
     assert f"Posted {Reading.objects.count()} readings in 4 trip(s)" in out.getvalue()
+    assert f"{live_server.url}/admin/telemetry/trip/ " in out.getvalue()  # where to look next
 
 
 @pytest.mark.django_db(transaction=True)

@@ -59,10 +59,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Posted {posted} readings in {len(plans)} trip(s) to {base}."))
         self.stdout.write(
             f"Each trip is finalized when the next one starts; the last one {settings.TRIP_STALE_SECONDS} s "
-            "after its last upload (Celery beat checks every minute). Then see:\n"
-            f"  {base}/admin/telemetry/trip/              trips (log in as a staff user)\n"
-            f"  {base}/api/vehicles/<id>/trips/            the same as JSON (Authorization: Bearer <token>)\n"
-            "  the web and worker output (or WIDE_EVENTS_PATH)  the wide events, one JSON line each"
+            "after its last upload, at Celery beat's next check (within a minute more). Then, logged in to the admin:\n"
+            f"  {base}/admin/telemetry/trip/                        trips: electric and gas miles, kWh, mpg\n"
+            f"  {base}/admin/telemetry/vehiclestats/                lifetime statistics and battery health\n"
+            f"  {base}/admin/logging_policy/loggingpolicy/overview/ events seen and kept by sampling\n"
+            "  and the server's output (or WIDE_EVENTS_PATH): the wide events, one JSON line each"
         )
 
     def _tokens(self, options: dict[str, Any]) -> list[str]:

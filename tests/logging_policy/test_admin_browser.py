@@ -1,0 +1,133 @@
+"""The policy page in a real browser: headless Chromium (Debian's) on a real gunicorn server.
+
+An editor logs in, sets the upload rate to 150 % (refused, with its message), then 100 % (saved),
+and every following upload's event is kept, read from the server's own event log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from logging_policy.changes import policy_active_get_or_create
+from logging_policy.models import OperationRule
+from logging_policy.policy import CHECK_INTERVAL_S
+from logging_policy.synthetic import trace_id_drawing
+from telemetry.drive_sim import DrivePlan, drive_readings
+from telemetry.vehicles import vehicle_create
+from tests.live import LiveWeb
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# Flags for a sandbox-less CI machine with no network beyond localhost: nothing phones home.
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1280,1600")
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    for binary in (CHROMIUM, CHROMEDRIVER):
+        if not shutil.which(binary):
+            pytest.fail(f"{binary} is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.selenium_manager import SeleniumManager
+
+    def no_downloads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Selenium Manager ran: it must not look for or download a driver")
+
+    monkeypatch.setattr(SeleniumManager, "binary_paths", no_downloads)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def rate_input(driver: object, operation: str) -> object:
+    from selenium.webdriver.common.by import By
+
+    for row in driver.find_elements(By.CSS_SELECTOR, "tr.form-row"):  # type: ignore[attr-defined]
+        names = row.find_elements(By.CSS_SELECTOR, "input[name$='-operation']")
+        if names and names[0].get_attribute("value") == operation:
+            return row.find_element(By.CSS_SELECTOR, "input[name$='-sample_rate']")
+    raise AssertionError(f"no rule row for {operation}")
+
+
+def set_rate_and_save(driver: object, value: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    field = rate_input(driver, "telemetry_upload")
+    field.clear()  # type: ignore[attr-defined]
+    field.send_keys(value)  # type: ignore[attr-defined]
+    driver.find_element(By.NAME, "_continue").click()  # type: ignore[attr-defined]
+    return driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]  # messages and form
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.live_web
+@pytest.mark.browser
+def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
+        live_web: LiveWeb, browser: object, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    policy = policy_active_get_or_create()  # transactional tests before this one flush the seed away
+    OperationRule.objects.filter(policy=policy, operation="telemetry_upload").update(sample_rate=0.05)
+    user = User.objects.create_user("browser-editor", password="a long test password", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_sampling_policy"))
+    volt = vehicle_create(name="Browser Volt")
+    readings = drive_readings(DrivePlan(session="browser-1", start=datetime(2026, 3, 4, tzinfo=UTC), gas_miles=0.0))
+    # Draws at or above 25 %: dropped at 5 % (25 % for a new vehicle), kept only once the rate is 100 %.
+    trace_ids = (trace_id_drawing(at_least=0.25, skip=i) for i in range(10_000))
+
+    def send() -> str:
+        return live_web.upload(volt.token, next(readings), trace_id=next(trace_ids))
+
+    send()  # opens the trip: kept as a critical event whatever the rate
+    time.sleep(CHECK_INTERVAL_S + 0.1)  # both server processes hold the 5 % set above
+    before = [send() for _ in range(5)]
+
+    browser.get(f"{live_web.base_url}/admin/login/")  # type: ignore[attr-defined]
+    browser.find_element(By.NAME, "username").send_keys("browser-editor")  # type: ignore[attr-defined]
+    browser.find_element(By.NAME, "password").send_keys("a long test password")  # type: ignore[attr-defined]
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()  # type: ignore[attr-defined]
+    browser.get(f"{live_web.base_url}/admin/logging_policy/loggingpolicy/")  # type: ignore[attr-defined]
+    assert "Change sampling policy" in browser.title  # type: ignore[attr-defined]
+
+    refused = set_rate_and_save(browser, "1.5")
+    assert "Please correct the error below." in refused
+    assert "A rate is a fraction between 0 and 1 (0.05 keeps 5 % of events); 1.5 is outside." in refused
+    policy.refresh_from_db()
+    assert policy.version == 1 and policy.rules.get(operation="telemetry_upload").sample_rate == 0.05
+
+    saved = set_rate_and_save(browser, "1")
+    assert "was changed successfully" in saved and "is in force here now" in saved
+    assert rate_input(browser, "telemetry_upload").get_attribute("value") == "1.0"  # type: ignore[attr-defined]
+    browser.save_screenshot(str(tmp_path / "policy-saved.png"))  # type: ignore[attr-defined]
+    print(f"screenshot: {tmp_path / 'policy-saved.png'}")
+
+    time.sleep(CHECK_INTERVAL_S + 0.1)  # the other server process re-checks Redis within this
+    after = [send() for _ in range(10)]
+    events = live_web.events_by_request_id()
+    assert not set(before) & events.keys()
+    policy.refresh_from_db()
+    assert [events[r]["sampling"]["reason"] for r in after if r in events] == ["operation_rate"] * 10
+    assert {events[r]["sampling"]["rate"] for r in after} == {1.0}
+    assert {events[r]["sampling"]["policy_version"] for r in after} == {policy.version} == {2}
+
+    browser.find_element(By.ID, "sampling-overview-link").click()  # type: ignore[attr-defined]
+    header = browser.find_element(By.CSS_SELECTOR, "#sampling-overview thead").text  # type: ignore[attr-defined]
+    assert header.split("\n") == ["OPERATION REASON LAST HOUR LAST DAY PROJECTED PER DAY",  # CSS upper-cases
+                                   "SEEN KEPT WOULD KEEP SEEN KEPT WOULD KEEP KEPT WOULD KEEP"]
+    browser.save_screenshot(str(tmp_path / "overview.png"))  # type: ignore[attr-defined]
