@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from logging_policy.events import current_event
 from logging_policy.responses import error_response
+from telemetry.api_json import row_json
 from telemetry.auth import vehicle_access_denied, vehicle_for_token
 from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
@@ -58,11 +59,7 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _trip_json(trip: Trip) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": trip.pk, "vehicle_id": trip.vehicle_id}
-    for name in TRIP_FIELDS:
-        value = getattr(trip, name)
-        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
-    return data
+    return {"id": trip.pk, "vehicle_id": trip.vehicle_id, **row_json(trip, TRIP_FIELDS)}
 
 
 def vehicle_trips(request: HttpRequest, vehicle_id: int) -> JsonResponse:

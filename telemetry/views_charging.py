@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Model
 from django.http import HttpRequest, JsonResponse
 
 from logging_policy.events import current_event
+from telemetry.api_json import row_json
 from telemetry.auth import vehicle_access_denied
 from telemetry.models import ChargingSession, Refuel
 
@@ -17,20 +15,12 @@ REFUEL_FIELDS = ("id", "detected_at", "odometer_miles", "level_before", "level_a
 PAGE_SIZE = 100
 
 
-def _json(row: Model, names: tuple[str, ...]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in names:
-        value = getattr(row, name)
-        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
-    return data
-
-
 def vehicle_charging(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     current_event().set("vehicle", id=vehicle_id)
     if denied := vehicle_access_denied(request, vehicle_id):
         return denied
     sessions = ChargingSession.objects.filter(vehicle_id=vehicle_id).only(*CHARGING_FIELDS).order_by("-started_at")
-    rows = [_json(s, CHARGING_FIELDS) for s in sessions[:PAGE_SIZE]]
+    rows = [row_json(s, CHARGING_FIELDS) for s in sessions[:PAGE_SIZE]]
     return JsonResponse({"vehicle_id": vehicle_id, "charging_sessions": rows})
 
 
@@ -39,4 +29,4 @@ def vehicle_refuels(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     if denied := vehicle_access_denied(request, vehicle_id):
         return denied
     refuels = Refuel.objects.filter(vehicle_id=vehicle_id).order_by("-detected_at")[:PAGE_SIZE]
-    return JsonResponse({"vehicle_id": vehicle_id, "refuels": [_json(r, REFUEL_FIELDS) for r in refuels]})
+    return JsonResponse({"vehicle_id": vehicle_id, "refuels": [row_json(r, REFUEL_FIELDS) for r in refuels]})

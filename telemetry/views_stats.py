@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from logging_policy.events import current_event
 from logging_policy.policy import policy_current
 from logging_policy.responses import error_response
+from telemetry.api_json import row_json
 from telemetry.auth import vehicle_access_denied
-from telemetry.models import Vehicle, VehicleStats
+from telemetry.models import Vehicle
 from telemetry.vehicle_context import vehicle_context, vehicle_stats_of
 
 # Beyond the event's context fields: the rest of the row, as stored.
@@ -20,17 +19,6 @@ EXTRA_FIELDS = (
     "capacity_is_estimate", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "last_tank_mpg",
     "tanks_measured", "refreshed_at",
 )
-
-
-def _extra(stats: VehicleStats | None) -> dict[str, Any]:
-    if stats is None:
-        return dict.fromkeys(EXTRA_FIELDS)
-    out: dict[str, Any] = {}
-    for name in EXTRA_FIELDS:
-        value = getattr(stats, name)
-        out[name] = value.isoformat() if hasattr(value, "isoformat") else value
-    return out
-
 
 def vehicle_stats(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     """Same access rule as the trips API. A vehicle never refreshed answers as tier `new` with no figures."""
@@ -44,4 +32,4 @@ def vehicle_stats(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     stats = vehicle_stats_of(vehicle)
     context = vehicle_context(vehicle_id=vehicle.pk, stats=stats, policy=policy_current(), now=timezone.now())
     event.set("vehicle", **context)
-    return JsonResponse({**context, **_extra(stats)})
+    return JsonResponse({**context, **row_json(stats, EXTRA_FIELDS)})
