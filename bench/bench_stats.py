@@ -35,11 +35,12 @@ FILL_SQL = [
     """INSERT INTO telemetry_trip (vehicle_id, session, trip_key, started_at, last_reading_at, last_received_at,
                                    ended_at, is_closed, reading_count, soc_at_gas_entry, gas_mode_entered_at,
                                    distance_miles, distance_source, electric_miles, gas_miles, electric_kwh_used,
-                                   kwh_per_mile, fuel_used_gallons, gas_mpg, start_soc, end_soc, notes, finalized_at)
+                                   kwh_per_mile, fuel_used_gallons, gas_mpg, start_soc, end_soc, notes, finalized_at,
+                                   fuel_window, weather_conditions)
        SELECT v.id, j::text, 't' || j, ts, ts + d.minutes, ts + d.minutes, ts + d.minutes, true, 300,
               CASE WHEN d.gas > 0 THEN 14 + (j %% 5) END, CASE WHEN d.gas > 0 THEN ts + d.minutes / 2 END,
               d.dist, 'odometer', d.dist - d.gas, d.gas, (d.dist - d.gas) * 0.28, 0.28, d.gas / 40.0,
-              CASE WHEN d.gas >= 0.8 THEN 40.0 END, 90, 20, '{}'::jsonb, ts + d.minutes
+              CASE WHEN d.gas >= 0.8 THEN 40.0 END, 90, 20, '{}'::jsonb, ts + d.minutes, '[]'::jsonb, ''
        FROM telemetry_vehicle v
        CROSS JOIN generate_series(1, %(trips)s) AS j
        CROSS JOIN LATERAL (SELECT timestamptz '2024-01-01' + (j * 11 + v.id %% 7) * interval '1 hour' AS ts) AS s
