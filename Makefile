@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 # Tests run against the real PostgreSQL and Redis (both run locally on dev and CI machines).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/volttracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# Benchmarks get their own database (created if missing): they add vehicles and readings.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/volttracker_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/6
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install run migrate test bench clean
 
@@ -30,6 +34,14 @@ run: migrate
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python -m pytest
+
+# All benchmarks and one summary table, in under 10 minutes (docs/benchmarks.md). The load
+# generator is wrk (C, epoll): a Python client would take the CPU the server is measured on.
+bench: install
+	command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y wrk \
+		|| ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} \
+		$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

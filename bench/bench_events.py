@@ -8,13 +8,14 @@
 2. A request through Django's WSGI handler with and without WideEventMiddleware,
    interleaved round by round (JSON 404: routing, every middleware, no database).
 Figures are this thread's CPU time per call (time.thread_time), medians and best over rounds;
-record them in docs/benchmarks.md.
+record them in docs/benchmarks.md. Prints one JSON line last (for bench/run_all.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import os
 import statistics
@@ -146,6 +147,8 @@ def main() -> None:
     ratios = [a / b for a, b in zip(on_us, off_us, strict=True)]
     print(f"middleware cost: {med(on_us) - med(off_us):.1f} us/request (medians); per-round ratio on/off: "
           f"median {med(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})")
+    print(json.dumps({"bench": "events", "event_us": round(med(event_us), 1), "plain_line_us": round(med(plain_us), 1),
+                      "wsgi_404_added_us": round(med(on_us) - med(off_us), 1), "wsgi_404_ratio": round(med(ratios), 2)}))
 
 
 if __name__ == "__main__":

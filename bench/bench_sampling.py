@@ -2,6 +2,8 @@
 
     python bench/bench_sampling.py [--events 1000000] [--chunk 100000]
 
+Prints one JSON line last (for bench/run_all.py).
+
 Events are generated in seeded chunks (profiles mixed as below); per chunk, the
 full decision and the trace-id hash alone are timed back to back, so their
 ratio is measured side by side on the same machine state. Pure: no Django.
@@ -10,6 +12,7 @@ ratio is measured side by side on the same machine state. Pure: no Django.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import random
 import sys
@@ -75,6 +78,11 @@ def main() -> None:
               f"{weighted[profile]:>11,.0f} {err:>+6.2f}%")
     print(f"{'all':<12} {args.events:>9,} {int(total_kept):>8,} {total_kept / args.events:>8.4f} {'':>8} "
           f"{total_weighted:>11,.0f} {(total_weighted - args.events) / args.events * 100:>+6.2f}%")
+    worst = max(abs(weighted[p] - seen[p]) / seen[p] * 100 for p in profiles)
+    print(json.dumps({"bench": "sampling", "events": args.events, "decide_us": round(decide_s / args.events * 1e6, 2),
+                      "decisions_per_s": round(args.events / decide_s),
+                      "weighted_error_pct": round((total_weighted - args.events) / args.events * 100, 2),
+                      "worst_profile_error_pct": round(worst, 2)}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ on the same databases, interleaved with this one in every round, and reports the
 
     /work/main/.venv/bin/python bench/bench_stats.py [--sizes 1000 10000] [--trips 100] [--rounds 3]
         [--db-prefix NAME] [--baseline DIR]
+
+Prints one JSON line last (for bench/run_all.py; `make bench` runs 2 rounds).
 """
 
 from __future__ import annotations
@@ -97,7 +99,16 @@ def prepare(prefix: str, size: int, trips: int) -> None:
             cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     env = {**os.environ, "DATABASE_URL": database_url(prefix, size)}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    if subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env).returncode != 0:
+        # A database left by another checkout (other migration names): it only holds generated data.
+        print(f"{name}: migrations do not apply; recreating it", file=sys.stderr)
+        admin = psycopg2.connect(f"{SERVER}/postgres")
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE "{name}"')
+            cur.execute(f'CREATE DATABASE "{name}"')
+        admin.close()
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     conn = psycopg2.connect(database_url(prefix, size))
     with conn, conn.cursor() as cur:
         cur.execute("SELECT (SELECT count(*) FROM telemetry_vehicle), (SELECT count(*) FROM telemetry_trip),"
@@ -182,9 +193,15 @@ def report(code: str, results: dict[int, list[dict[str, float]]], args: argparse
         print(f"{size:>9} {size * args.trips:>10} {medians[size]:>16.2f} {int(runs[0]['statements']):>10}"
               f" {statistics.median(r['one_ms_median'] for r in runs):>17.2f}"
               f" {max(r['one_ms_max'] for r in runs):>13.2f}")
+    summary: dict[str, object] = {"bench": "stats", "refresh_all_s": {str(k): round(v, 3) for k, v in medians.items()},
+                                  "one_vehicle_ms": round(max(statistics.median(r["one_ms_median"] for r in runs)
+                                                              for runs in results.values()), 2)}
     if len(args.sizes) >= 2:
         small, large = min(args.sizes), max(args.sizes)
         print(f"time ratio {large}/{small}: {medians[large] / medians[small]:.2f} (data ratio {large / small:.0f})")
+        summary["ratio"] = round(medians[large] / medians[small], 2)
+        summary["data_ratio"] = large // small
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

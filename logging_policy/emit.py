@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.conf import settings
 
 from logging_policy.counters import counters_record
 from logging_policy.events import WideEvent
-from logging_policy.metadata import static_fields
+from logging_policy.metadata import static_fields_shared
 from logging_policy.policy import policy_current
 from logging_policy.redact import redact_line
 from logging_policy.sampling import decide
@@ -38,7 +39,7 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 def event_open(*, operation: str, kind: str, request_id: str | None = None,
                trace_id: str | None = None) -> WideEvent:
     event = WideEvent(operation=operation, kind=kind, request_id=request_id, trace_id=trace_id)
-    event.data.update(static_fields())
+    event.share(static_fields_shared())
     return event
 
 
@@ -90,13 +91,29 @@ def event_emit(event: WideEvent) -> bool:
         if not decision.keep:
             return False
         if logger.isEnabledFor(logging.INFO):
-            # makeRecord + handle: logger.info() would also walk the stack to find the caller.
-            logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
-                                            serialize(data, event.secrets).decode(), None, None))
+            _write(serialize(data, event.secrets))
         return True
     except Exception:  # noqa: BLE001 - the event must never break the work it describes
         _internal.exception("wide event could not be emitted")
         return False
+
+
+def _write(line: bytes) -> None:
+    """Hand one line to the `wide_events` logger's handlers.
+
+    Our own handlers, as configured by default (no formatter, no filter), take the bytes directly:
+    a LogRecord, formatting and a text-layer write cost more than the rest of a kept event. Any other
+    configuration (a formatter, filters, propagation, a foreign handler) goes through `logging` as before.
+    """
+    handlers = logger.handlers
+    if logger.propagate or logger.filters or not all(type(h) in _FAST and h.formatter is None and not h.filters
+                                                     for h in handlers):
+        # makeRecord + handle: logger.info() would also walk the stack to find the caller.
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line.decode(), None, None))
+        return
+    for handler in handlers:
+        if handler.level <= logging.INFO:
+            handler.write_line(line)
 
 
 class _Quiet:
@@ -109,7 +126,7 @@ class _Quiet:
     failures = 0
     REPORT_EVERY = 1000
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's API
+    def handleError(self, record: logging.LogRecord | None) -> None:  # noqa: N802 - logging's API
         type(self).failures += 1
         if type(self).failures % self.REPORT_EVERY == 1:
             _internal.error("E502 event_sink_failed: %d wide events lost so far in this process",
@@ -117,8 +134,43 @@ class _Quiet:
 
 
 class SafeStreamHandler(_Quiet, logging.StreamHandler):
-    pass
+    def write_line(self, line: bytes) -> None:
+        """`line` and a newline, flushed; the bytes go to the binary buffer under a text stream if it has one."""
+        with self.lock:
+            try:
+                stream = self.stream
+                buffer = getattr(stream, "buffer", None)
+                if buffer is not None:
+                    # The text layer holds nothing: logging's own path flushes it after every record.
+                    buffer.write(line + b"\n")
+                    buffer.flush()
+                else:
+                    stream.write(line.decode() + "\n")
+                    stream.flush()
+            except Exception:  # noqa: BLE001 - a broken sink costs the event, not the request
+                self.handleError(None)
 
 
 class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
-    """Reopens the file when logrotate moves it."""
+    """Reopens the file when logrotate moves it (checked at most once a second on the direct path)."""
+
+    _checked_at = 0.0
+
+    def write_line(self, line: bytes) -> None:
+        with self.lock:
+            try:
+                now = time.monotonic()
+                # An os.stat per event costs more than the write; lines written in the second after a
+                # rotation land at the end of the renamed file, which logrotate keeps.
+                if now - self._checked_at >= 1.0 or self.stream is None:
+                    self._checked_at = now
+                    self.reopenIfNeeded()
+                    if self.stream is None:
+                        self.stream = self._open()
+                self.stream.buffer.write(line + b"\n")
+                self.stream.buffer.flush()
+            except Exception:  # noqa: BLE001 - a broken sink costs the event, not the request
+                self.handleError(None)
+
+
+_FAST = (SafeStreamHandler, SafeFileHandler)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextvars
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
@@ -33,32 +33,57 @@ def new_trace_id() -> str:
     return os.urandom(16).hex()
 
 
-def new_request_id() -> str:
-    """A random (version 4) UUID string, built without uuid.UUID: a third of the cost on the hot path."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
+def _uuid4_string(raw: bytes) -> str:
+    """A random (version 4) UUID string from 16 random bytes, built without uuid.UUID (a third of the cost)."""
+    b = bytearray(raw)
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def new_request_id() -> str:
+    return _uuid4_string(os.urandom(16))
+
+
+# (second, "YYYY-MM-DDTHH:MM:SS") of the last timestamp: strftime once a second, not per event.
+_stamp: tuple[int, str] = (-1, "")
+
+
+def event_timestamp() -> str:
+    """Now in UTC as ISO 8601 with milliseconds and `Z`, like `datetime.isoformat(timespec="milliseconds")`."""
+    global _stamp  # noqa: PLW0603 - a one-entry cache; a race only recomputes it
+    now = time.time()
+    second = int(now)
+    cached_second, prefix = _stamp
+    if second != cached_second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _stamp = (second, prefix)
+    return f"{prefix}.{int((now - second) * 1000):03d}Z"
 
 
 class WideEvent:
     """A mutable event: nested namespaces of plain values, timers and one error."""
 
-    __slots__ = ("data", "secrets", "_started", "_emitted")
+    __slots__ = ("data", "secrets", "_started", "_emitted", "_shared")
 
     def __init__(self, *, operation: str, kind: str, request_id: str | None = None,
                  trace_id: str | None = None) -> None:
         self._started = time.perf_counter()
         self._emitted = False
+        # Namespaces whose dicts are shared with other events (see `share`): copied before a write.
+        self._shared: frozenset[str] = frozenset()
         # Values that must not appear anywhere in the written line (e.g. the upload token).
         self.secrets: set[str] = set()
+        # Ids need uniqueness and a uniform draw (sampling hashes the trace id), not secrecy: Python's
+        # generator, reseeded from the OS in every forked worker, costs a third of os.urandom's system call.
+        raw = random.getrandbits(256).to_bytes(32, "little") if request_id is None or trace_id is None else b""
         self.data: dict[str, Any] = {
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "timestamp": event_timestamp(),
             "operation": operation,
             "kind": kind,
-            "request_id": request_id or new_request_id(),
-            "trace_id": trace_id or new_trace_id(),
+            "request_id": request_id or _uuid4_string(raw[:16]),
+            "trace_id": trace_id or raw[16:].hex(),
             "success": True,
             "timings_ms": {},
             "business": {},
@@ -81,12 +106,30 @@ class WideEvent:
     def operation(self, value: str) -> None:
         self.data["operation"] = value
 
+    def share(self, namespaces: dict[str, dict[str, Any]]) -> None:
+        """Add namespaces that stay the same for many events (service, deployment) without copying them:
+        the event copies one only if it writes to it."""
+        self.data.update(namespaces)
+        self._shared = self._shared | namespaces.keys()
+
+    def _namespace(self, namespace: str) -> dict[str, Any]:
+        ns = self.data.get(namespace)
+        if ns is None:
+            ns = self.data[namespace] = {}
+        elif namespace in self._shared:
+            ns = self.data[namespace] = dict(ns)
+            self._shared = self._shared - {namespace}
+        return ns
+
     def set(self, namespace: str, **fields: Any) -> None:
         """Merge `fields` into the namespace object `namespace` (created on first use)."""
         if not SECRET_FIELD_NAMES.isdisjoint(fields):
             fields = {k: (REDACTED if k in SECRET_FIELD_NAMES else v) for k, v in fields.items()}
-        ns = self.data.setdefault(namespace, {})
-        ns.update(fields)
+        ns = self.data.get(namespace)
+        if ns is None:
+            self.data[namespace] = fields  # `**fields` is already a fresh dict: keep it, no copy
+        else:
+            (self._namespace(namespace) if namespace in self._shared else ns).update(fields)
 
     def redact_value(self, secret: str) -> None:
         """Never write `secret` in this event: every occurrence becomes "[redacted]" at emission."""
@@ -99,7 +142,7 @@ class WideEvent:
 
     def append(self, namespace: str, key: str, value: Any, limit: int = 50) -> None:
         """Append to the list at `namespace.key` (bounded, so an event cannot grow without end)."""
-        items = self.data.setdefault(namespace, {}).setdefault(key, [])
+        items = self._namespace(namespace).setdefault(key, [])
         if len(items) < limit:
             items.append(value)
 
@@ -143,9 +186,12 @@ class WideEvent:
             warnings.append({"code": code, "message": message[:300]})
 
     def record_query(self, duration_ms: float) -> None:
-        db = self.data.setdefault("db", {"queries": 0, "time_ms": 0.0})
-        db["queries"] += 1
-        db["time_ms"] = round(db["time_ms"] + duration_ms, 3)
+        db = self.data.get("db")
+        if db is None:
+            self.data["db"] = {"queries": 1, "time_ms": duration_ms}
+        else:
+            db["queries"] += 1
+            db["time_ms"] += duration_ms  # rounded once, at close
 
     def query_wrapper(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         """For `connection.execute_wrapper(event.query_wrapper)`: counts and times every query."""
@@ -153,7 +199,13 @@ class WideEvent:
         try:
             return execute(sql, params, many, context)
         finally:
-            self.record_query((time.perf_counter() - start) * 1000.0)
+            elapsed = (time.perf_counter() - start) * 1000.0
+            db = self.data.get("db")
+            if db is None:
+                self.data["db"] = {"queries": 1, "time_ms": elapsed}
+            else:  # record_query, inlined: this runs for every query
+                db["queries"] += 1
+                db["time_ms"] += elapsed
 
     # --- closing ----------------------------------------------------------
     def elapsed_ms(self) -> float:
@@ -164,8 +216,16 @@ class WideEvent:
         if self._emitted:
             return None
         self._emitted = True
-        self.data["duration_ms"] = round(self.elapsed_ms(), 3)
-        return self.data
+        data = self.data
+        data["duration_ms"] = round(self.elapsed_ms(), 3)
+        # Timers and query times accumulate unrounded; rounding once here is cheaper than per block.
+        timings = data["timings_ms"]
+        for name, value in timings.items():
+            if type(value) is float:
+                timings[name] = round(value, 3)
+        if (db := data.get("db")) is not None and isinstance(db.get("time_ms"), float):
+            db["time_ms"] = round(db["time_ms"], 3)
+        return data
 
 
 class _Timer:
@@ -182,7 +242,7 @@ class _Timer:
 
     def __exit__(self, *exc: object) -> None:
         elapsed = (time.perf_counter() - self.start) * 1000.0
-        self.timings[self.name] = round(self.timings.get(self.name, 0.0) + elapsed, 3)
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + elapsed  # rounded at close
 
 
 class _NullEvent:
@@ -231,11 +291,17 @@ def current_event() -> WideEvent | _NullEvent:
     return _current.get() or NULL_EVENT
 
 
-@contextmanager
-def event_bound(event: WideEvent) -> Iterator[WideEvent]:
-    """Make `event` the current one for the block; always restores the previous one."""
-    token = _current.set(event)
-    try:
-        yield event
-    finally:
-        _current.reset(token)
+class event_bound:  # noqa: N801 - used like the function it was; a class costs less than a generator
+    """`with event_bound(event):` makes `event` the current one for the block; always restores the previous one."""
+
+    __slots__ = ("event", "token")
+
+    def __init__(self, event: WideEvent) -> None:
+        self.event = event
+
+    def __enter__(self) -> WideEvent:
+        self.token = _current.set(self.event)
+        return self.event
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self.token)

@@ -37,6 +37,11 @@ def static_fields() -> dict[str, dict[str, Any]]:
     return {name: dict(values) for name, values in _static_fields().items()}
 
 
+def static_fields_shared() -> dict[str, dict[str, Any]]:
+    """The per-process namespaces themselves, not copies: read-only (`WideEvent.share` copies on write)."""
+    return _static_fields()
+
+
 def reset_after_fork() -> None:
     """A forked worker is a new instance: give it its own instance_id."""
     _static_fields.cache_clear()

@@ -24,7 +24,9 @@ _OPAQUE_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_~.+=%-]{16,}(?=/|$)")
 
 def traceparent_parse(header: str | None) -> tuple[str, str] | None:
     """(trace id, parent span id) of a valid W3C traceparent header, else None."""
-    match = _TRACEPARENT.match((header or "").strip().lower())
+    if not header:
+        return None
+    match = _TRACEPARENT.match(header.strip().lower())
     # All-zero ids and version ff are invalid by the spec: start a new trace instead.
     if not match or match.group(1) == "ff" or match.group(2) == "0" * 32 or match.group(3) == "0" * 16:
         return None
@@ -69,11 +71,13 @@ class WideEventMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        traceparent = traceparent_parse(request.headers.get("traceparent"))
+        # META, not request.headers: building HttpHeaders parses every header name, on every request.
+        meta = request.META
+        traceparent = traceparent_parse(meta.get("HTTP_TRACEPARENT"))
         event = event_open(
             operation="http_request",
             kind="http",
-            request_id=request_id_from(request.headers.get("X-Request-ID")),
+            request_id=request_id_from(meta.get("HTTP_X_REQUEST_ID")),
             trace_id=traceparent[0] if traceparent else None,
         )
         if traceparent:
@@ -81,19 +85,23 @@ class WideEventMiddleware:
         event.set(
             "http",
             method=request.method,
-            path=unrouted_path(request.path),  # until the route is known (see _finish)
-            user_agent=request.headers.get("User-Agent", "")[:200],
-            request_size_bytes=content_length(request.META.get("CONTENT_LENGTH")),
-            client_network=client_network(request.META.get("REMOTE_ADDR", "")),
+            user_agent=meta.get("HTTP_USER_AGENT", "")[:200],
+            request_size_bytes=content_length(meta.get("CONTENT_LENGTH")),
+            client_network=client_network(meta.get("REMOTE_ADDR", "")),
         )
         request.wide_event = event  # type: ignore[attr-defined]
+        # connection.execute_wrapper() without its generator-based context manager: same list, same cleanup.
+        wrappers = connection.execute_wrappers
+        wrappers.append(event.query_wrapper)
         try:
-            with event_bound(event), connection.execute_wrapper(event.query_wrapper):
+            with event_bound(event):
                 response = self.get_response(request)
         except BaseException as exc:  # the view's exception was not turned into a response
             event.add_error(exc)
             self._finish(request, event, 500)
             raise
+        finally:
+            wrappers.pop()
         self._finish(request, event, response.status_code, response)
         response["X-Request-ID"] = event.request_id
         return response
@@ -119,10 +127,14 @@ class WideEventMiddleware:
             self._describe_outcome(request, event, status, response)
         except Exception as exc:  # noqa: BLE001 - describing the request must not fail it
             event.note_warning("E500", f"event enrichment failed: {type(exc).__name__}")
+            if "path" not in event.data["http"]:
+                event.set("http", path=unrouted_path(request.path))
         event_emit(event)
 
     @staticmethod
     def _describe_outcome(request: HttpRequest, event: WideEvent, status: int, response: HttpResponse | None) -> None:
+        # One set() with everything: the path is known only now (routed, or scrubbed of opaque segments).
+        size = len(response.content) if response is not None and not response.streaming else None
         match = getattr(request, "resolver_match", None)
         if match is not None:
             for name in SECRET_KWARGS:
@@ -130,12 +142,14 @@ class WideEventMiddleware:
                     event.redact_value(str(secret))
             if event.operation == "http_request" and match.view_name:
                 event.operation = match.view_name
-            event.set("http", route=match.route, path=request.path[:300])
-        elif event.operation == "http_request":
-            event.operation = "http_unrouted"
-        event.set("http", status_code=status)
-        if response is not None and not response.streaming:
-            event.set("http", response_size_bytes=len(response.content))
+            fields = {"route": match.route, "path": request.path[:300], "status_code": status}
+        else:
+            if event.operation == "http_request":
+                event.operation = "http_unrouted"
+            fields = {"path": unrouted_path(request.path), "status_code": status}
+        if size is not None:
+            fields["response_size_bytes"] = size
+        event.set("http", **fields)
         if status >= 500:
             event.data["success"] = False
             if "error" not in event.data:

@@ -19,11 +19,29 @@ _EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CREDENTIAL = re.compile(rb"(?i)\b(bearer|basic|token)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{6,}")
 
 
+# Bytes that can follow a credential word in _CREDENTIAL: whitespace, "%" (of %20), "+".
+_SEPARATORS = frozenset(b" \t\n\r\x0b\x0c%+")
+
+
 def _suspect(line: bytes) -> bool:
-    """Could the line hold an e-mail or a credential? Substring tests, spelled out: a regex pass or
-    a generator over the markers costs several times more, on every event."""
-    return (b"@" in line or b"%40" in line or b"earer" in line or b"EARER" in line or b"asic" in line
-            or b"ASIC" in line or b"oken " in line or b"OKEN " in line)
+    """Could the line hold an e-mail or a credential? A cheap superset of what the regexes match.
+
+    Substring tests, spelled out: a regex pass costs ten times more, on every event. A one-byte test
+    is a memchr; a word test scans at about a byte a nanosecond, so the line is lowercased once and
+    each word looked for once. "token" is in every upload event (its route), so only a "token"
+    followed by a separator counts.
+    """
+    if b"@" in line or (b"%" in line and b"%40" in line):
+        return True
+    low = line.lower()
+    if b"bearer" in low or b"basic" in low:
+        return True
+    at = low.find(b"token")
+    while at >= 0:
+        if at + 5 < len(low) and low[at + 5] in _SEPARATORS:
+            return True
+        at = low.find(b"token", at + 5)
+    return False
 
 
 def redact_line(line: bytes, secrets: Iterable[str] = ()) -> bytes:

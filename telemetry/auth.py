@@ -7,6 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from logging_policy.responses import error_response
 from telemetry.models import Vehicle
 from telemetry.tokens import token_hash
+from telemetry.upload_sql import vehicle_by_token_hash
 
 MAX_TOKEN_LENGTH = 128
 
@@ -16,7 +17,7 @@ def vehicle_for_token(token: str) -> Vehicle | None:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     # The stats row rides along (a primary-key join) so the event's vehicle context costs no query.
-    return Vehicle.objects.select_related("stats").filter(token_hash=token_hash(token)).first()
+    return vehicle_by_token_hash(token_hash(token))
 
 
 def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse | None:

@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest, Least
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -20,6 +18,7 @@ from telemetry.gasmode import GasState, gas_mode_replay, gas_mode_step
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
+from telemetry.upload_sql import trip_by_key, trip_counters_update
 from telemetry.vehicle_context import vehicle_context_add_by_id
 
 logger = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
     racing to open the same session exactly one gets the id back (and reports
     `trip_created`); the others read the row it made. No savepoints, no retries.
     """
-    trip = Trip.objects.filter(vehicle=vehicle, trip_key=trip_key).first()
+    trip = trip_by_key(vehicle_id=vehicle.pk, trip_key=trip_key)
     if trip is not None:
         return TripRef(trip, created=False)
     now = timezone.now()
@@ -72,17 +71,12 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
                         also: Mapping[str, object] | None = None) -> bool:
     """Count a newly stored reading on its trip and advance gas detection; True if gas mode began.
 
-    One UPDATE. Out-of-order readings (older than the newest one) are counted but
+    One UPDATE (telemetry/upload_sql.py). Out-of-order readings (older than the newest one) are counted but
     do not drive the detector, which needs time order. Two uploads of one trip
     racing here could each step the detector from the same state; Torque uploads a
     session sequentially, so that race is accepted.
     """
-    updates: dict[str, object] = {
-        "last_reading_at": Greatest(F("last_reading_at"), at),
-        "started_at": Least(F("started_at"), at),
-        "last_received_at": timezone.now(),
-        "reading_count": F("reading_count") + 1,
-    }
+    updates: dict[str, object] = {}
     entered = False
     if at >= trip.last_reading_at and trip.gas_mode_entered_at is None:
         before = GasState(trip.engine_on_since, trip.engine_on_soc, None, None)
@@ -93,7 +87,7 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
                 entered = True
                 updates.update(gas_mode_entered_at=after.entered_at, soc_at_gas_entry=after.soc_at_entry)
                 trip.gas_mode_entered_at, trip.soc_at_gas_entry = after.entered_at, after.soc_at_entry
-    Trip.objects.filter(pk=trip.pk).update(**updates, **(also or {}))
+    trip_counters_update(trip_id=trip.pk, at=at, received_at=timezone.now(), also={**updates, **(also or {})})
     return entered
 
 

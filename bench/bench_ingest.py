@@ -1,0 +1,148 @@
+"""Ingest throughput: gunicorn serving the real upload endpoint vs a one-INSERT baseline. Not a test.
+
+    DATABASE_URL=... python bench/bench_ingest.py [--vehicles 200] [--seconds 8] [--rounds 3]
+
+One gunicorn (3 sync workers, as in docker-compose.yml, bench.settings: production settings plus the baseline route) on
+PostgreSQL over loopback; `wrk` (one thread, --connections) as the load generator, driven by
+bench/ingest.lua: round-robin over the fleet, each request a new reading on its vehicle's open trip.
+The baseline (bench/views.py) only inserts one row through the ORM, through the same middleware.
+Modes alternate within each round (order flipped every round), so machine noise hits both.
+Prints one JSON line last (for bench/run_all.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bench.fleet import PARAMS, START_MS, fleet_create  # noqa: E402
+from telemetry.models import Trip  # noqa: E402
+
+GAP_MS = 10_000_000  # between wrk runs: later runs carry later readings, so every trip stays in time order
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fleet_file(path: Path, vehicles: int, run: str) -> None:
+    """The fleet, each vehicle with a closed trip for the baseline's rows."""
+    now = timezone.now()
+    lines = []
+    for vehicle_id, token in fleet_create(vehicles=vehicles, prefix=f"ingest-{run}"):
+        trip = Trip.objects.create(vehicle_id=vehicle_id, session=f"baseline-{run}", trip_key=f"baseline-{run}",
+                                   started_at=now, last_reading_at=now, last_received_at=now, is_closed=True)
+        lines.append(f"{token} {vehicle_id} {trip.pk}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def server_start(port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "WIDE_EVENTS_PATH": str(tmp / "events.jsonl")}
+    log = (tmp / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "volttracker.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "3", "--timeout", "60"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/torque/upload/x", timeout=2)
+        except urllib.error.HTTPError:
+            return proc  # any HTTP answer: it serves
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise SystemExit("gunicorn did not start:\n" + (tmp / "gunicorn.log").read_text()[-3000:])
+            time.sleep(0.2)
+
+
+class Load:
+    def __init__(self, port: int, fleet: Path, run: str, connections: int) -> None:
+        self.port, self.fleet, self.run, self.connections = port, fleet, run, connections
+        self.runs = 0
+        self.query = "&".join(f"{k}={v.replace('@', '%40')}" for k, v in PARAMS.items())
+
+    def __call__(self, mode: str, seconds: int) -> dict[str, float]:
+        self.runs += 1
+        start_ms = START_MS + self.runs * GAP_MS
+        session = f"ingest-{self.run}" if mode == "upload" else f"baseline-{self.run}"
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{self.connections}", f"-d{seconds}s", "--timeout", "10s",
+             "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{self.port}", "--",
+             mode, str(self.fleet), str(start_ms), session, self.query],
+            check=True, capture_output=True, text=True).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        if result["non2xx"] or result["socket_errors"]:
+            raise SystemExit(f"{mode}: {result['non2xx']} non-2xx answers, {result['socket_errors']} socket errors")
+        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vehicles", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=6)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (make bench does it)")
+    run = f"{os.getpid()}-{int(time.time())}"
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        fleet_file(tmp / "fleet.txt", args.vehicles, run)
+        connection.close()
+        port = free_port()
+        proc = server_start(port, tmp)
+        try:
+            load = Load(port, tmp / "fleet.txt", run, args.connections)
+            load("upload", 2)  # warm-up: opens each vehicle's trip (trip_created), fills the workers' caches
+            load("baseline", 2)
+            results: dict[str, list[dict[str, float]]] = {"upload": [], "baseline": []}
+            for r in range(args.rounds):
+                for mode in (("upload", "baseline") if r % 2 == 0 else ("baseline", "upload")):
+                    results[mode].append(load(mode, args.seconds))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        events = (tmp / "events.jsonl").read_bytes().count(b"\n") if (tmp / "events.jsonl").exists() else 0
+    med = statistics.median
+    ratios = [u["rps"] / b["rps"] for u, b in zip(results["upload"], results["baseline"], strict=True)]
+    print(f"{args.vehicles} vehicles, wrk 1 thread x {args.connections} connections, gunicorn 3 sync workers, "
+          f"{args.rounds} rounds x {args.seconds:g} s per endpoint; {events} wide events kept")
+    summary: dict[str, object] = {"bench": "ingest", "ratio": round(med(ratios), 3)}
+    for mode, rows in results.items():
+        rps, p50, p99 = med(x["rps"] for x in rows), med(x["p50_us"] for x in rows), med(x["p99_us"] for x in rows)
+        rounds = ", ".join(f"{x['rps']:.0f}" for x in rows)
+        print(f"{mode:>9}: {rps:7.1f} req/s (rounds {rounds})  "
+              f"p50 {p50 / 1000:6.2f} ms  p99 {p99 / 1000:6.2f} ms")
+        summary[mode] = {"rps": round(rps, 1), "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2)}
+    print(f"upload / baseline: {med(ratios):.3f} (rounds {', '.join(f'{r:.3f}' for r in ratios)})")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""The upload's four statements, with their SQL built once per process instead of by the ORM per request.
+
+Building a query (QuerySet clone, compiler, select_related population) cost 0.5-0.8 ms of CPU
+per statement on the development VM, two thirds of an upload's CPU (docs/benchmarks.md,
+"Ingest throughput"). The SQL here is derived from the models' `_meta` on first use, so a field
+added by a migration is read and written like everywhere else; values go through the fields'
+own `get_db_prep_save` and `from_db_value`, as the ORM does. Statements run on Django's
+cursor, so query counting (tests, wide events) sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, FloatField, Model
+
+from telemetry.models import Reading, Trip, Vehicle, VehicleStats
+
+Converter = Callable[[Any, Any, Any], Any]
+Converters = tuple[tuple[int, list[Converter], Any], ...]
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def _columns(model: type[Model], alias: str) -> tuple[str, Converters]:
+    """The select list of all concrete fields of `model` (table aliased), and per-column converters."""
+    fields = model._meta.concrete_fields
+    select = ", ".join(f"{alias}.{_q(f.column)}" for f in fields)
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(alias)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((index, found, column))
+    return select, tuple(converters)
+
+
+def _instance(model: type[Model], alias: str, values: tuple[Any, ...]) -> Model:
+    """A model instance from a row in concrete-field order, converted as the ORM would."""
+    _, converters = _columns(model, alias)
+    if converters:
+        row = list(values)
+        for index, functions, column in converters:
+            for function in functions:
+                row[index] = function(row[index], column, connection)
+        values = tuple(row)
+    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
+
+
+@cache
+def _vehicle_sql() -> str:
+    vehicles, stats = _columns(Vehicle, "v")[0], _columns(VehicleStats, "s")[0]
+    return (f"SELECT {vehicles}, {stats} FROM {_q(Vehicle._meta.db_table)} v "
+            f"LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')} "
+            f"WHERE v.{_q('token_hash')} = %s LIMIT 1")
+
+
+def vehicle_by_token_hash(token_hash: str) -> Vehicle | None:
+    """Like `Vehicle.objects.select_related("stats").filter(token_hash=...).first()`: `vehicle.stats` costs
+    no query (and raises DoesNotExist when the row is missing)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_vehicle_sql(), [token_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(Vehicle._meta.concrete_fields)
+    vehicle = _instance(Vehicle, "v", row[:width])
+    stats = _instance(VehicleStats, "s", row[width:]) if row[width] is not None else None
+    if stats is not None:
+        stats._state.fields_cache["vehicle"] = vehicle
+    VehicleStats.vehicle.field.remote_field.set_cached_value(vehicle, stats)
+    return vehicle  # type: ignore[return-value]
+
+
+@cache
+def _trip_sql() -> str:
+    return (f"SELECT {_columns(Trip, 't')[0]} FROM {_q(Trip._meta.db_table)} t "
+            f"WHERE t.{_q('vehicle_id')} = %s AND t.{_q('trip_key')} = %s LIMIT 1")
+
+
+def trip_by_key(*, vehicle_id: int, trip_key: str) -> Trip | None:
+    """Like `Trip.objects.filter(vehicle_id=..., trip_key=...).first()` (the pair is unique)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_trip_sql(), [vehicle_id, trip_key])
+        row = cursor.fetchone()
+    return _instance(Trip, "t", row) if row is not None else None  # type: ignore[return-value]
+
+
+@cache
+def _reading_fields() -> tuple[list[tuple[Field, bool]], str]:
+    """(field, is a plain FloatField) per inserted column, and the INSERT statement."""
+    fields = [f for f in Reading._meta.concrete_fields if not f.primary_key]
+    sql = (f"INSERT INTO {_q(Reading._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING "
+           f"RETURNING {_q(Reading._meta.pk.column)}")
+    return [(f, type(f) is FloatField) for f in fields], sql
+
+
+def _prepared(field: Field, is_float: bool, instance: Model) -> Any:
+    if is_float:  # most columns: a float or None from the parser needs no preparation
+        value = getattr(instance, field.attname)
+        if value is None or type(value) is float:
+            return value
+    return field.get_db_prep_save(field.pre_save(instance, True), connection)
+
+
+def reading_insert(reading: Reading) -> int | None:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING id`: the new id, or None for a duplicate.
+
+    One statement, no savepoint: the unique constraint decides, so concurrent
+    retries of one upload cannot both be stored.
+    """
+    fields, sql = _reading_fields()
+    values = [_prepared(f, is_float, reading) for f, is_float in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    reading.pk = row[0]
+    reading._state.adding = False
+    return row[0]
+
+
+def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, also: Mapping[str, object]) -> None:
+    """One UPDATE: widen the trip's time span to `at`, count one reading, and set the fields in `also`
+    (field names or attnames of Trip, plain values)."""
+    greatest, least = ("MAX", "MIN") if connection.vendor == "sqlite" else ("GREATEST", "LEAST")
+    assignments = [
+        f"{_q('last_reading_at')} = {greatest}({_q('last_reading_at')}, %s)",
+        f"{_q('started_at')} = {least}({_q('started_at')}, %s)",
+        f"{_q('last_received_at')} = %s",
+        f"{_q('reading_count')} = {_q('reading_count')} + 1",
+    ]
+    stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
+    params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection)]
+    for name, value in also.items():
+        field = Trip._meta.get_field(name)
+        assignments.append(f"{_q(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    params.append(trip_id)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_q(Trip._meta.db_table)} SET {', '.join(assignments)} WHERE {_q('id')} = %s", params)

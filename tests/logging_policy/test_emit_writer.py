@@ -1,0 +1,108 @@
+"""The direct writer: our default handlers get the bytes with no LogRecord; any other setup goes through logging."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, event_open
+from logging_policy.events import event_timestamp
+from logging_policy.metadata import static_fields_shared
+from logging_policy.policy import policy_override
+from logging_policy.sampling import PolicySnapshot
+
+KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
+
+
+@pytest.fixture
+def only_handler() -> Iterator[list[logging.Handler]]:
+    """The `wide_events` logger with exactly the handlers the test puts in the list."""
+    logger = logging.getLogger("wide_events")
+    chosen: list[logging.Handler] = []
+    saved, logger.handlers = logger.handlers, chosen
+    with policy_override(KEEP_ALL):
+        yield chosen
+    logger.handlers = saved
+    for handler in chosen:
+        handler.close()
+
+
+def _emit_probe(secret: str = "s3cr3t-token-value") -> None:
+    event = event_open(operation="probe", kind="task")
+    event.redact_value(secret)
+    event.set("http", path=f"/api/torque/upload/{secret}", user_agent="Bearer abcdefghij")
+    assert event_emit(event) is True
+
+
+def test_file_handler_gets_one_redacted_json_line_per_event(only_handler, tmp_path: Path) -> None:
+    only_handler.append(SafeFileHandler(str(tmp_path / "events.jsonl")))
+    _emit_probe()
+    _emit_probe()
+    raw = (tmp_path / "events.jsonl").read_bytes()
+    lines = raw.splitlines()
+    assert len(lines) == 2 and raw.endswith(b"\n")
+    event = orjson.loads(lines[0])
+    assert event["http"]["path"] == "/api/torque/upload/[redacted]"
+    assert event["http"]["user_agent"] == "Bearer [redacted]"
+    assert b"s3cr3t" not in raw and b"abcdefghij" not in raw
+
+
+def test_file_handler_follows_a_rotated_file(only_handler, tmp_path: Path) -> None:
+    handler = SafeFileHandler(str(tmp_path / "events.jsonl"))
+    only_handler.append(handler)
+    _emit_probe()
+    (tmp_path / "events.jsonl").rename(tmp_path / "events.jsonl.1")
+    handler._checked_at = 0.0  # the next write is "a second later"
+    _emit_probe()
+    assert len((tmp_path / "events.jsonl.1").read_bytes().splitlines()) == 1
+    assert len((tmp_path / "events.jsonl").read_bytes().splitlines()) == 1
+
+
+def test_stream_handler_writes_to_the_binary_buffer_under_text(only_handler) -> None:
+    buffer = io.BytesIO()
+    only_handler.append(SafeStreamHandler(io.TextIOWrapper(buffer, encoding="utf-8")))
+    _emit_probe()
+    assert orjson.loads(buffer.getvalue())["operation"] == "probe"
+
+
+def test_a_configured_formatter_still_applies(only_handler) -> None:
+    stream = io.StringIO()
+    handler = SafeStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("EVENT %(message)s"))
+    only_handler.append(handler)
+    _emit_probe()
+    assert stream.getvalue().startswith('EVENT {"timestamp"')
+
+
+def test_a_handler_above_info_gets_nothing(only_handler) -> None:
+    stream = io.StringIO()
+    handler = SafeStreamHandler(stream)
+    handler.setLevel(logging.WARNING)
+    only_handler.append(handler)
+    _emit_probe()
+    assert stream.getvalue() == ""
+
+
+def test_timestamp_is_iso_utc_with_milliseconds() -> None:
+    before = datetime.now(UTC)
+    stamp = event_timestamp()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    assert abs((parsed - before).total_seconds()) < 1.0
+
+
+def test_writing_to_a_shared_namespace_copies_it_for_that_event_only() -> None:
+    event = event_open(operation="probe", kind="task")
+    event.set("feature_flags", probe_flag=True)
+    event.append("service", "notes", "x")
+    assert "probe_flag" not in static_fields_shared()["feature_flags"]
+    assert "notes" not in static_fields_shared()["service"]
+    assert event.data["feature_flags"]["probe_flag"] is True
+    assert event_open(operation="probe", kind="task").data["feature_flags"] == static_fields_shared()["feature_flags"]

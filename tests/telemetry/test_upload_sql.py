@@ -1,0 +1,79 @@
+"""The upload's hand-built statements read and write exactly what the ORM would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from telemetry.models import Reading, Trip, Vehicle, VehicleStats
+from telemetry.tokens import token_hash
+from telemetry.upload_sql import reading_insert, trip_by_key, trip_counters_update, vehicle_by_token_hash
+
+pytestmark = pytest.mark.django_db
+AT = datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
+
+
+def _fields(instance: object, model: type) -> dict[str, object]:
+    return {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
+
+
+def test_vehicle_with_stats_equals_the_orm_and_its_stats_cost_no_query(volt, django_assert_num_queries) -> None:
+    VehicleStats.objects.create(vehicle=volt.vehicle, total_trips=42, total_miles=1234.5, refreshed_at=timezone.now(),
+                                first_trip_at=AT)
+    expected = Vehicle.objects.select_related("stats").get(pk=volt.vehicle.pk)
+    with django_assert_num_queries(1):  # the vehicle joined with its stats row
+        vehicle = vehicle_by_token_hash(token_hash(volt.token))
+        stats = vehicle.stats
+    assert _fields(vehicle, Vehicle) == _fields(expected, Vehicle)
+    assert _fields(stats, VehicleStats) == _fields(expected.stats, VehicleStats)
+    assert vehicle._state.adding is False and stats.vehicle is vehicle
+
+
+def test_vehicle_without_stats_says_so_without_a_query(volt, django_assert_num_queries) -> None:
+    with django_assert_num_queries(1):  # the vehicle; the missing stats row is known from the join
+        vehicle = vehicle_by_token_hash(token_hash(volt.token))
+        with pytest.raises(VehicleStats.DoesNotExist):
+            vehicle.stats  # noqa: B018
+
+
+def test_unknown_token_hash_is_none(volt) -> None:
+    assert vehicle_by_token_hash(token_hash("not-" + volt.token)) is None
+
+
+def test_trip_by_key_equals_the_orm_with_json_decoded(volt) -> None:
+    trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
+                               last_received_at=AT, fuel_window=[[1, 60.0]], notes={"x": "E403"})
+    found = trip_by_key(vehicle_id=volt.vehicle.pk, trip_key="k")
+    assert _fields(found, Trip) == _fields(Trip.objects.get(pk=trip.pk), Trip)
+    assert found.fuel_window == [[1, 60.0]] and found.notes == {"x": "E403"}
+    assert trip_by_key(vehicle_id=volt.vehicle.pk, trip_key="other") is None
+
+
+def test_reading_insert_stores_once_and_reports_the_duplicate(volt) -> None:
+    trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
+                               last_received_at=AT)
+
+    def reading() -> Reading:
+        return Reading(vehicle=volt.vehicle, trip=trip, session="s", recorded_at=AT, soc_pct=79.5, engine_rpm=None,
+                       raw={"kff1234": "7"}, rejected={"kd": "out_of_range"})
+
+    first = reading_insert(reading())
+    assert first is not None and reading_insert(reading()) is None
+    stored = Reading.objects.get(pk=first)
+    assert (stored.soc_pct, stored.engine_rpm, stored.raw, stored.rejected) == (79.5, None, {"kff1234": "7"},
+                                                                                {"kd": "out_of_range"})
+    assert stored.received_at is not None
+
+
+def test_trip_counters_widen_the_span_and_count(volt) -> None:
+    trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
+                               last_received_at=AT)
+    now = timezone.now()
+    trip_counters_update(trip_id=trip.pk, at=AT - timedelta(minutes=5), received_at=now,
+                         also={"fuel_window": [[1, 2.0]], "charging_session_id": None})
+    trip_counters_update(trip_id=trip.pk, at=AT + timedelta(minutes=1), received_at=now, also={})
+    trip.refresh_from_db()
+    assert trip.started_at == AT - timedelta(minutes=5) and trip.last_reading_at == AT + timedelta(minutes=1)
+    assert trip.reading_count == 2 and trip.fuel_window == [[1, 2.0]] and trip.last_received_at == now
