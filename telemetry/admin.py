@@ -22,6 +22,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a reading or a trip by hand would leave counters and statistics wrong;
+        # deleting the vehicle removes all of its data consistently.
+        return False
+
 
 class PidDescriptionInline(admin.TabularInline):
     model = PidDescription

@@ -38,6 +38,10 @@ def gas_mode_step(state: GasState, at: datetime, rpm: float | None, soc: float |
     if rpm < ENGINE_ON_RPM:
         if state.engine_on_since is None:
             return state
+        # Charge-sustaining at the floor, the engine stops at low load and starts again: those
+        # pauses do not end the run. Above the floor, a stop ends it (a cold-weather pulse).
+        if soc is not None and soc <= SOC_FLOOR_MAX:
+            return state
         return replace(state, engine_on_since=None, engine_on_soc=None)
     if state.engine_on_since is None:
         return replace(state, engine_on_since=at, engine_on_soc=soc)

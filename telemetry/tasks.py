@@ -28,10 +28,18 @@ def trips_close_stale() -> int:
 
     Also re-queues the weather of recently finished trips that have none (bounded; docs/weather.md).
     """
+    event = current_event()
     ids = trips_stale_ids()
-    closed = sum(1 for trip_id in ids if trip_finalize(trip_id=trip_id) is not None)
-    current_event().set("trips", stale_found=len(ids), finalized=closed)
-    current_event().set("charging", stale_sessions_closed=charging_sessions_close_stale())
+    closed = 0
+    for trip_id in ids:
+        # One trip that cannot be finalized must not hold up the others (nor the sessions and weather below).
+        try:
+            closed += trip_finalize(trip_id=trip_id) is not None
+        except Exception as exc:  # noqa: BLE001 - recorded on the event, retried by the next sweep
+            event.add_error(exc, f"trip {trip_id}: {type(exc).__name__}")
+            event.append("trips", "failed", trip_id)
+    event.set("trips", stale_found=len(ids), finalized=closed)
+    event.set("charging", stale_sessions_closed=charging_sessions_close_stale())
     trips_weather_catch_up()
     return closed
 

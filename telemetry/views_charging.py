@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from logging_policy.events import current_event
-from telemetry.api_json import row_json
-from telemetry.auth import vehicle_access_denied
+from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.models import ChargingSession, Refuel
 
 CHARGING_FIELDS = ("id", "started_at", "ended_at", "start_soc", "end_soc", "kwh_added", "peak_power_kw",
@@ -16,8 +14,7 @@ PAGE_SIZE = 100
 
 
 def vehicle_charging(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    current_event().set("vehicle", id=vehicle_id)
-    if denied := vehicle_access_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id):
         return denied
     sessions = ChargingSession.objects.filter(vehicle_id=vehicle_id).only(*CHARGING_FIELDS).order_by("-started_at")
     rows = [row_json(s, CHARGING_FIELDS) for s in sessions[:PAGE_SIZE]]
@@ -25,8 +22,7 @@ def vehicle_charging(request: HttpRequest, vehicle_id: int) -> JsonResponse:
 
 
 def vehicle_refuels(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    current_event().set("vehicle", id=vehicle_id)
-    if denied := vehicle_access_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id):
         return denied
     refuels = Refuel.objects.filter(vehicle_id=vehicle_id).order_by("-detected_at")[:PAGE_SIZE]
     return JsonResponse({"vehicle_id": vehicle_id, "refuels": [row_json(r, REFUEL_FIELDS) for r in refuels]})

@@ -25,7 +25,7 @@ def test_the_stack_has_every_part() -> None:
 def test_app_services_share_one_image_and_env(name: str) -> None:
     service = SERVICES[name]
     assert service["build"] == "." and service["image"] == "volttracker:latest"
-    assert service["env_file"] == ".env"
+    assert service["env_file"] == ".env.production"
     assert service["environment"]["DATABASE_URL"].startswith("postgres://")
     assert service["environment"]["REDIS_URL"].startswith("redis://redis:6379")
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,6 +22,13 @@ def test_production_without_secret_key_refuses_to_start() -> None:
     result = run_check({"ENVIRONMENT": "production"})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["change-me", "short-but-set"])
+def test_production_refuses_the_placeholder_or_a_short_key(key: str) -> None:
+    result = run_check({"ENVIRONMENT": "production", "SECRET_KEY": key, "ALLOWED_HOSTS": "volt.example.org"})
+    assert result.returncode != 0
+    assert "at least 50 random characters" in result.stderr
 
 
 def test_production_with_secret_key_passes_deploy_checks() -> None:

@@ -25,9 +25,12 @@ IS_PRODUCTION = ENVIRONMENT == "production"
 DEBUG: bool = env.bool("DEBUG", default=False)
 
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
+if IS_PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == "change-me"):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when ENVIRONMENT=production, at least 50 random characters "
+        "(python -c \"import secrets; print(secrets.token_urlsafe(50))\")."
+    )
 if not SECRET_KEY:
-    if IS_PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when ENVIRONMENT=production.")
     # Development only: a fixed, obviously-insecure key so sessions survive restarts.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 

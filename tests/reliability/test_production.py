@@ -88,3 +88,18 @@ def test_a_foreign_host_is_refused_with_400_e006_and_an_event_by_a_production_se
     assert events["foreign-host"]["error"]["code"] == "E006"
     assert events["foreign-host"]["deployment"]["environment"] == "production"
     assert "evil.example" not in json.dumps(events["foreign-host"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.live_web
+def test_the_compose_health_check_passes_against_a_production_server(production_web: LiveWeb) -> None:
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["web"]["healthcheck"]["test"]
+    assert command[:3] == ["CMD", "python", "-c"]
+    host_port = production_web.base_url.removeprefix("http://")
+    code = command[3].replace("127.0.0.1:8000", host_port)
+    env = {**os.environ, "ALLOWED_HOSTS": f"{HOST},other.example.org"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr

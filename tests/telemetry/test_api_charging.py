@@ -8,9 +8,10 @@ import pytest
 from django.contrib.admin import site
 from django.contrib.auth.models import User
 from django.test import RequestFactory
+from django.utils import timezone
 
 from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_readings
-from telemetry.models import ChargingSession, Refuel
+from telemetry.models import ChargingSession, Refuel, VehicleStats
 from telemetry.views_charging import CHARGING_FIELDS, REFUEL_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,13 @@ def test_admin_shows_both_read_only(client, history) -> None:
     for model in (ChargingSession, Refuel):
         model_admin = site._registry[model]
         assert not model_admin.has_add_permission(request) and not model_admin.has_change_permission(request)
+
+
+@pytest.mark.parametrize("path", ["charging", "refuels"])
+def test_reads_carry_the_vehicle_context_so_a_heavy_vehicle_is_always_kept(client, volt, sampled_events, path) -> None:
+    VehicleStats.objects.create(vehicle=volt.vehicle, total_trips=150, refreshed_at=timezone.now())
+    response = client.get(f"/api/vehicles/{volt.vehicle.pk}/{path}/", headers={"Authorization": f"Bearer {volt.token}"})
+    assert response.status_code == 200
+    [event] = sampled_events.events
+    assert event["vehicle"]["usage_tier"] == "heavy" and event["vehicle"]["total_trips"] == 150
+    assert event["sampling"]["reason"] == "always_keep_tier"

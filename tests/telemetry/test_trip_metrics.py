@@ -83,7 +83,24 @@ def test_short_pulse_at_the_floor_is_not_gas_mode() -> None:
     state = GasState()
     for i, rpm in enumerate([1400, 1400, 1400, 0, 0]):  # 30 s of engine, then off
         state = gas_mode_step(state, START + timedelta(seconds=10 * i), rpm, 20.0)
-    assert state.entered_at is None and state.engine_on_since is None
+    assert state.entered_at is None
+
+
+def test_engine_cycling_at_the_floor_is_gas_mode() -> None:
+    # Charge-sustaining in town: 80 s on, 20 s off, SOC held at 18 %.
+    state = GasState()
+    for i in range(30):
+        rpm = 1300.0 if i % 10 < 8 else 0.0
+        state = gas_mode_step(state, START + timedelta(seconds=10 * i), rpm, 18.0)
+    assert state.entered_at == START
+    assert state.soc_at_entry == 18.0
+
+
+def test_engine_stop_above_the_floor_ends_the_run() -> None:
+    state = GasState()
+    for i, rpm in enumerate([1400] * 9 + [0] + [1400] * 9):  # 90 s, a stop, 90 s: never 120 s at a stretch
+        state = gas_mode_step(state, START + timedelta(seconds=10 * i), rpm, 24.0 if i < 5 else 30.0)
+    assert state.entered_at is None
 
 
 def test_distance_falls_back_to_torque_trip_then_speed() -> None:
