@@ -9,14 +9,13 @@ or the task hooks), through `logging_policy.emit.event_emit`.
 from __future__ import annotations
 
 import contextvars
-import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
+from logging_policy.ids import event_timestamp, new_ids
 
 # Field names whose values are secrets or personal data: `set()` stores them as "[redacted]",
 # whatever namespace they are set in (emission also scrubs values, see logging_policy/redact.py).
@@ -27,39 +26,6 @@ SECRET_FIELD_NAMES = frozenset({
 REDACTED = "[redacted]"
 
 _current: contextvars.ContextVar[WideEvent | None] = contextvars.ContextVar("wide_event", default=None)
-
-
-def new_trace_id() -> str:
-    return os.urandom(16).hex()
-
-
-def _uuid4_string(raw: bytes) -> str:
-    """A random (version 4) UUID string from 16 random bytes, built without uuid.UUID (a third of the cost)."""
-    b = bytearray(raw)
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def new_request_id() -> str:
-    return _uuid4_string(os.urandom(16))
-
-
-# (second, "YYYY-MM-DDTHH:MM:SS") of the last timestamp: strftime once a second, not per event.
-_stamp: tuple[int, str] = (-1, "")
-
-
-def event_timestamp() -> str:
-    """Now in UTC as ISO 8601 with milliseconds and `Z`, like `datetime.isoformat(timespec="milliseconds")`."""
-    global _stamp  # noqa: PLW0603 - a one-entry cache; a race only recomputes it
-    now = time.time()
-    second = int(now)
-    cached_second, prefix = _stamp
-    if second != cached_second:
-        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        _stamp = (second, prefix)
-    return f"{prefix}.{int((now - second) * 1000):03d}Z"
 
 
 class WideEvent:
@@ -75,15 +41,15 @@ class WideEvent:
         self._shared: frozenset[str] = frozenset()
         # Values that must not appear anywhere in the written line (e.g. the upload token).
         self.secrets: set[str] = set()
-        # Ids need uniqueness and a uniform draw (sampling hashes the trace id), not secrecy: Python's
-        # generator, reseeded from the OS in every forked worker, costs a third of os.urandom's system call.
-        raw = random.getrandbits(256).to_bytes(32, "little") if request_id is None or trace_id is None else b""
+        if request_id is None or trace_id is None:
+            fresh_request_id, fresh_trace_id = new_ids()
+            request_id, trace_id = request_id or fresh_request_id, trace_id or fresh_trace_id
         self.data: dict[str, Any] = {
             "timestamp": event_timestamp(),
             "operation": operation,
             "kind": kind,
-            "request_id": request_id or _uuid4_string(raw[:16]),
-            "trace_id": trace_id or raw[16:].hex(),
+            "request_id": request_id,
+            "trace_id": trace_id,
             "success": True,
             "timings_ms": {},
             "business": {},

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, event_open
-from logging_policy.events import event_timestamp
+from logging_policy.ids import event_timestamp
 from logging_policy.metadata import static_fields_shared
 from logging_policy.policy import policy_override
 from logging_policy.sampling import PolicySnapshot
