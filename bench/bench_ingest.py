@@ -1,12 +1,14 @@
 """Ingest throughput: gunicorn serving the real upload endpoint vs a one-INSERT baseline. Not a test.
 
-    DATABASE_URL=... python bench/bench_ingest.py [--vehicles 200] [--seconds 8] [--rounds 3]
+    DATABASE_URL=... python bench/bench_ingest.py [--vehicles 200] [--seconds 8] [--rounds 3] [--compare DIR]
 
 One gunicorn (3 sync workers, as in docker-compose.yml, bench.settings: production settings plus the baseline route) on
 PostgreSQL over loopback; `wrk` (one thread, --connections) as the load generator, driven by
 bench/ingest.lua: round-robin over the fleet, each request a new reading on its vehicle's open trip.
 The baseline (bench/views.py) only inserts one row through the ORM, through the same middleware.
 Modes alternate within each round (order flipped every round), so machine noise hits both.
+`--compare DIR` also serves the upload from another checkout of the project (e.g. `git archive <commit>`
+unpacked in DIR), as a third endpoint in the same rounds: the code before and after a change, side by side.
 Prints one JSON line last (for bench/run_all.py).
 """
 
@@ -60,12 +62,13 @@ def fleet_file(path: Path, vehicles: int, run: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def server_start(port: int, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "WIDE_EVENTS_PATH": str(tmp / "events.jsonl")}
-    log = (tmp / "gunicorn.log").open("wb")
+def server_start(port: int, tmp: Path, root: Path = ROOT, name: str = "gunicorn") -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings",
+           "WIDE_EVENTS_PATH": str(tmp / f"{name}-events.jsonl")}
+    log = (tmp / f"{name}.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "volttracker.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "3", "--timeout", "60"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--workers", "3", "--timeout", "60"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -75,24 +78,25 @@ def server_start(port: int, tmp: Path) -> subprocess.Popen[bytes]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise SystemExit("gunicorn did not start:\n" + (tmp / "gunicorn.log").read_text()[-3000:])
+                raise SystemExit(f"{name} did not start:\n" + (tmp / f"{name}.log").read_text()[-3000:])
             time.sleep(0.2)
 
 
 class Load:
-    def __init__(self, port: int, fleet: Path, run: str, connections: int) -> None:
-        self.port, self.fleet, self.run, self.connections = port, fleet, run, connections
+    def __init__(self, ports: dict[str, int], fleet: Path, run: str, connections: int) -> None:
+        self.ports, self.fleet, self.run, self.connections = ports, fleet, run, connections
         self.runs = 0
         self.query = "&".join(f"{k}={v.replace('@', '%40')}" for k, v in PARAMS.items())
 
     def __call__(self, mode: str, seconds: int) -> dict[str, float]:
         self.runs += 1
         start_ms = START_MS + self.runs * GAP_MS
-        session = f"ingest-{self.run}" if mode == "upload" else f"baseline-{self.run}"
+        kind = "baseline" if mode == "baseline" else "upload"
+        session = f"ingest-{self.run}" if kind == "upload" else f"baseline-{self.run}"
         out = subprocess.run(
             ["wrk", "-t1", f"-c{self.connections}", f"-d{seconds}s", "--timeout", "10s",
-             "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{self.port}", "--",
-             mode, str(self.fleet), str(start_ms), session, self.query],
+             "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{self.ports[mode]}", "--",
+             kind, str(self.fleet), str(start_ms), session, self.query],
             check=True, capture_output=True, text=True).stdout
         result = json.loads(out.strip().splitlines()[-1])
         if result["non2xx"] or result["socket_errors"]:
@@ -107,6 +111,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=6)
+    parser.add_argument("--compare", help="another checkout whose upload endpoint runs in the same rounds")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `apt-get install wrk` (make bench does it)")
@@ -116,19 +121,26 @@ def main() -> None:
         fleet_file(tmp / "fleet.txt", args.vehicles, run)
         connection.close()
         port = free_port()
-        proc = server_start(port, tmp)
+        ports = {"upload": port, "baseline": port}
+        procs = [server_start(ports["upload"], tmp)]
+        modes = ["upload", "baseline"]
         try:
-            load = Load(port, tmp / "fleet.txt", run, args.connections)
-            load("upload", 2)  # warm-up: opens each vehicle's trip (trip_created), fills the workers' caches
-            load("baseline", 2)
-            results: dict[str, list[dict[str, float]]] = {"upload": [], "baseline": []}
+            if args.compare:
+                ports["compare"] = free_port()
+                procs.append(server_start(ports["compare"], tmp, Path(args.compare).resolve(), "compare"))
+                modes.append("compare")
+            load = Load(ports, tmp / "fleet.txt", run, args.connections)
+            for mode in modes:  # warm-up: opens each vehicle's trip (trip_created), fills the workers' caches
+                load(mode, 2)
+            results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
             for r in range(args.rounds):
-                for mode in (("upload", "baseline") if r % 2 == 0 else ("baseline", "upload")):
+                for mode in (modes if r % 2 == 0 else modes[::-1]):
                     results[mode].append(load(mode, args.seconds))
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-        events = (tmp / "events.jsonl").read_bytes().count(b"\n") if (tmp / "events.jsonl").exists() else 0
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
+        events = sum(path.read_bytes().count(b"\n") for path in tmp.glob("*events.jsonl"))
     med = statistics.median
     ratios = [u["rps"] / b["rps"] for u, b in zip(results["upload"], results["baseline"], strict=True)]
     print(f"{args.vehicles} vehicles, wrk 1 thread x {args.connections} connections, gunicorn 3 sync workers, "
@@ -141,6 +153,10 @@ def main() -> None:
               f"p50 {p50 / 1000:6.2f} ms  p99 {p99 / 1000:6.2f} ms")
         summary[mode] = {"rps": round(rps, 1), "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2)}
     print(f"upload / baseline: {med(ratios):.3f} (rounds {', '.join(f'{r:.3f}' for r in ratios)})")
+    if "compare" in results:
+        before = [c["rps"] / b["rps"] for c, b in zip(results["compare"], results["baseline"], strict=True)]
+        print(f"compare / baseline: {med(before):.3f} (rounds {', '.join(f'{r:.3f}' for r in before)})")
+        summary["compare_ratio"] = round(med(before), 3)
     print(json.dumps(summary))
 
 

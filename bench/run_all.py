@@ -80,7 +80,7 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     add("ingest", "ingest: upload p50 / p99", lambda x: f"{x['upload']['p50_ms']:.1f} / {x['upload']['p99_ms']:.1f} ms",
         "-", lambda x: True)
     add("queries", "queries per steady-state upload", lambda x: f"{x['queries']} (+ "
-        f"{'/'.join(x['transaction_control']) or 'none'})", "4", lambda x: x["queries"] <= 4)
+        f"{'/'.join(x['transaction_control']) or 'none'})", "2", lambda x: x["queries"] <= 2)
     add("sampling", "sampling decisions/s (1M events)", lambda x: f"{x['decisions_per_s']:,} "
         f"({x['decide_us']} us)", "-", lambda x: True)
     add("sampling", "sampling: weighted count error", lambda x: f"{x['weighted_error_pct']:+.2f} % "

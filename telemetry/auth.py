@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from logging_policy.responses import error_response
-from telemetry.models import Vehicle
+from telemetry.models import Trip, Vehicle
 from telemetry.tokens import token_hash
-from telemetry.upload_sql import vehicle_by_token_hash
+from telemetry.upload_sql import vehicle_and_trip_by_token_hash, vehicle_by_token_hash
 
 MAX_TOKEN_LENGTH = 128
 
@@ -18,6 +18,13 @@ def vehicle_for_token(token: str) -> Vehicle | None:
         return None
     # The stats row rides along (a primary-key join) so the event's vehicle context costs no query.
     return vehicle_by_token_hash(token_hash(token))
+
+
+def vehicle_and_trip_for_token(token: str, *, trip_key: str) -> tuple[Vehicle | None, Trip | None]:
+    """`vehicle_for_token`, with the vehicle's trip for `trip_key` read in the same statement (None if new)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None, None
+    return vehicle_and_trip_by_token_hash(token_hash(token), trip_key=trip_key)
 
 
 def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse | None:

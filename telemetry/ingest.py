@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from logging_policy.events import current_event
 from telemetry.gasmode import ENGINE_ON_RPM
-from telemetry.models import PidDescription, Reading, Vehicle
-from telemetry.parked import parked_record_reading
+from telemetry.models import PidDescription, Reading, Trip, Vehicle
+from telemetry.parked import parked_record_reading, parked_step_without_queries
 from telemetry.torque import TorqueUpload
-from telemetry.trips import trip_for_session, trip_previous_open_ids, trip_record_reading
-from telemetry.upload_sql import reading_insert
+from telemetry.trips import trip_for_session, trip_gas_step, trip_previous_open_ids, trip_record_reading
+from telemetry.upload_sql import reading_insert, reading_insert_and_count
 
 Outcome = Literal["stored", "duplicate", "metadata", "notice"]
 
@@ -53,8 +54,11 @@ def pid_descriptions_store(*, vehicle: Vehicle, upload: TorqueUpload) -> int:
     return sum(len(rows) for rows in by_fields.values())
 
 
-def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload) -> IngestResult:
-    """Store one upload. A reading is stored at most once per (vehicle, session, time)."""
+def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) -> IngestResult:
+    """Store one upload. A reading is stored at most once per (vehicle, session, time).
+
+    `trip` is the vehicle's trip for the upload's session as read with the vehicle (None: not yet).
+    """
     event = current_event()
     vehicle_device_learn(vehicle=vehicle, device_id=upload.device_id)
     if upload.kind == "metadata":
@@ -67,7 +71,8 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload) -> IngestResult:
         return IngestResult("notice")
 
     assert upload.recorded_at is not None
-    ref = trip_for_session(vehicle=vehicle, session=upload.session, trip_key=upload.trip_key, at=upload.recorded_at)
+    at = upload.recorded_at
+    ref = trip_for_session(vehicle=vehicle, session=upload.session, trip_key=upload.trip_key, at=at, found=trip)
     trip = ref.trip
     event.set("trip", id=trip.pk, created=ref.created, is_closed=trip.is_closed,
               readings_before=trip.reading_count, gas_mode_active=trip.gas_mode_entered_at is not None)
@@ -81,32 +86,58 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload) -> IngestResult:
             task_enqueue_on_commit(tasks.trip_finalize_task, trip_id)
         event.set("trip", previous_trips_closed=len(previous))
 
-    reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=upload.recorded_at,
-                      raw=upload.unknown, rejected=upload.rejected, **upload.values)
-    # The reading and its trip's counters commit together: one commit (one WAL flush, the largest
-    # cost of an upload) instead of two, and no reading without its count. No savepoint when nested.
-    with transaction.atomic(savepoint=False):
+    values = upload.values
+    reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=at,
+                      raw=upload.unknown, rejected=upload.rejected, **values)
+    in_order = at >= trip.last_reading_at  # the detectors need time order
+    parked: dict[str, object] | None = {}
+    if in_order:
+        with event.timer("parked_detect"):
+            parked = parked_step_without_queries(trip=trip, at=at, values=values, new_trip=ref.created)
+    if parked is not None and connection.vendor == "postgresql":
+        # Steady state: the reading and its trip's counters, gas and parked state in one statement.
+        gas, entered = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=values.get("soc_pct"))
         with event.timer("db_insert"):
-            reading_id = reading_insert(reading)
-        if reading_id is None:
-            event.set("telemetry", stored=False, duplicate=True)
-            return IngestResult("duplicate", trip_id=trip.pk, trip_created=ref.created)
-
-        values = upload.values
-        parked: dict[str, object] = {}
-        if upload.recorded_at >= trip.last_reading_at:  # the detectors need time order, as gas mode does
-            with event.timer("parked_detect"):
-                parked = parked_record_reading(vehicle=vehicle, trip=trip, at=upload.recorded_at, values=values,
-                                               new_trip=ref.created)
-        with event.timer("trip_update"):
-            entered = trip_record_reading(trip=trip, at=upload.recorded_at, rpm=values.get("engine_rpm"),
-                                          soc=values.get("soc_pct"), also=parked)
+            reading_id = reading_insert_and_count(reading, at=at, received_at=timezone.now(), also={**gas, **parked})
+        if reading_id is not None and entered:
+            trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas["gas_mode_entered_at"], gas["soc_at_gas_entry"]
+    else:
+        reading_id, entered = _reading_store(vehicle=vehicle, trip=trip, reading=reading, values=values,
+                                             run_parked=in_order, new_trip=ref.created)
+    if reading_id is None:
+        event.set("telemetry", stored=False, duplicate=True)
+        return IngestResult("duplicate", trip_id=trip.pk, trip_created=ref.created)
     if entered:
         event.fact("gas_mode_entered")
         event.set("trip", gas_mode_entered_at=trip.gas_mode_entered_at, soc_at_gas_entry=trip.soc_at_gas_entry)
     event.set("telemetry", stored=True, duplicate=False, reading_id=reading_id)
     return IngestResult("stored", reading_id=reading_id, trip_id=trip.pk, trip_created=ref.created,
                         gas_mode_entered=entered)
+
+
+def _reading_store(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: dict[str, float], run_parked: bool,
+                   new_trip: bool) -> tuple[int | None, bool]:
+    """Insert, then the detectors that write rows of their own, then the trip's UPDATE: (reading id, gas entered).
+
+    For SQLite (no INSERT in a CTE) and for readings whose detectors need queries, which must not run
+    for a duplicate. The reading and its trip's counters commit together: one commit (one WAL flush)
+    instead of two, and no reading without its count. No savepoint when nested.
+    """
+    event = current_event()
+    at = reading.recorded_at
+    with transaction.atomic(savepoint=False):
+        with event.timer("db_insert"):
+            reading_id = reading_insert(reading)
+        if reading_id is None:
+            return None, False
+        parked: dict[str, object] = {}
+        if run_parked:
+            with event.timer("parked_detect"):
+                parked = parked_record_reading(vehicle=vehicle, trip=trip, at=at, values=values, new_trip=new_trip)
+        with event.timer("trip_update"):
+            entered = trip_record_reading(trip=trip, at=at, rpm=values.get("engine_rpm"),
+                                          soc=values.get("soc_pct"), also=parked)
+    return reading_id, entered
 
 
 def upload_describe(upload: TorqueUpload) -> dict[str, object]:

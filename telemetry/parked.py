@@ -14,7 +14,7 @@ from telemetry.charging import charging_record_reading
 from telemetry.charging_core import charge_signal
 from telemetry.models import Trip, Vehicle
 from telemetry.refuel import refuel_record_reading
-from telemetry.refuel_core import fuel_level
+from telemetry.refuel_core import fuel_level, refuel_step
 
 
 def trip_inherit_parked_state(*, trip: Trip) -> dict[str, object]:
@@ -46,3 +46,22 @@ def parked_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, values:
         trip.charging_session_id = link
         updates["charging_session_id"] = link
     return updates
+
+
+def parked_step_without_queries(*, trip: Trip, at: datetime, values: dict[str, float],
+                                new_trip: bool) -> dict[str, object] | None:
+    """What `parked_record_reading` would write on the trip, when it would need no query; else None.
+
+    For a drive (no charging session linked, not charging, no refuel found) both detectors only move
+    the trip's fuel window, so the upload can decide before storing the reading and write it with the
+    reading's own statement. Anything that writes a row of its own (opening, advancing or closing a
+    charging session, storing a refuel, inheriting a new trip's state) must wait until the reading is
+    known not to be a duplicate: None sends the caller that way.
+    """
+    if new_trip or trip.charging_session_id is not None or charge_signal(values).kind == "charging":
+        return None
+    level = fuel_level(values)
+    if level is None:
+        return {}
+    window, found = refuel_step(trip.fuel_window, at, level, values.get("odometer_miles"))
+    return {"fuel_window": window} if found is None else None

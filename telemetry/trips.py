@@ -36,16 +36,18 @@ class TripRef:
     created: bool
 
 
-def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datetime) -> TripRef:
+def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datetime,
+                     found: Trip | None) -> TripRef:
     """The trip of (vehicle, session), created on first sight; safe under concurrent uploads.
+
+    `found` is the trip as read with the vehicle (telemetry/auth.py), or None when it had none.
 
     Creation is `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: of many requests
     racing to open the same session exactly one gets the id back (and reports
     `trip_created`); the others read the row it made. No savepoints, no retries.
     """
-    trip = trip_by_key(vehicle_id=vehicle.pk, trip_key=trip_key)
-    if trip is not None:
-        return TripRef(trip, created=False)
+    if found is not None:
+        return TripRef(found, created=False)
     now = timezone.now()
     candidate = Trip(vehicle=vehicle, session=session, trip_key=trip_key, started_at=at,
                      last_reading_at=at, last_received_at=now)
@@ -57,7 +59,9 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
         candidate.pk = rows[0][0]
         candidate._state.adding = False
         return TripRef(candidate, created=True)
-    return TripRef(Trip.objects.get(vehicle=vehicle, trip_key=trip_key), created=False)
+    trip = trip_by_key(vehicle_id=vehicle.pk, trip_key=trip_key)
+    assert trip is not None  # the row that conflicted (trips are not deleted while their vehicle uploads)
+    return TripRef(trip, created=False)
 
 
 def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int) -> list[int]:
@@ -67,14 +71,13 @@ def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int) -> list[int
     )
 
 
-def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: float | None,
-                        also: Mapping[str, object] | None = None) -> bool:
-    """Count a newly stored reading on its trip and advance gas detection; True if gas mode began.
+def trip_gas_step(*, trip: Trip, at: datetime, rpm: float | None,
+                  soc: float | None) -> tuple[dict[str, object], bool]:
+    """Advance gas-mode detection by one reading: the trip fields to write, and True if gas mode began.
 
-    One UPDATE (telemetry/upload_sql.py). Out-of-order readings (older than the newest one) are counted but
-    do not drive the detector, which needs time order. Two uploads of one trip
-    racing here could each step the detector from the same state; Torque uploads a
-    session sequentially, so that race is accepted.
+    No query. Out-of-order readings (older than the newest one) do not drive the detector, which needs
+    time order. Two uploads of one trip racing could each step the detector from the same state;
+    Torque uploads a session sequentially, so that race is accepted.
     """
     updates: dict[str, object] = {}
     entered = False
@@ -86,7 +89,18 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
             if after.entered_at is not None:
                 entered = True
                 updates.update(gas_mode_entered_at=after.entered_at, soc_at_gas_entry=after.soc_at_entry)
-                trip.gas_mode_entered_at, trip.soc_at_gas_entry = after.entered_at, after.soc_at_entry
+    return updates, entered
+
+
+def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: float | None,
+                        also: Mapping[str, object] | None = None) -> bool:
+    """Count a newly stored reading on its trip and advance gas detection; True if gas mode began.
+
+    One UPDATE (telemetry/upload_sql.py).
+    """
+    updates, entered = trip_gas_step(trip=trip, at=at, rpm=rpm, soc=soc)
+    if entered:
+        trip.gas_mode_entered_at, trip.soc_at_gas_entry = updates["gas_mode_entered_at"], updates["soc_at_gas_entry"]
     trip_counters_update(trip_id=trip.pk, at=at, received_at=timezone.now(), also={**updates, **(also or {})})
     return entered
 

@@ -1,4 +1,4 @@
-"""The upload's four statements, with their SQL built once per process instead of by the ORM per request.
+"""The upload's statements (two in steady state on PostgreSQL), their SQL built once per process, not per request.
 
 Building a query (QuerySet clone, compiler, select_related population) cost 0.5-0.8 ms of CPU
 per statement on the development VM, two thirds of an upload's CPU (docs/benchmarks.md,
@@ -55,28 +55,51 @@ def _instance(model: type[Model], alias: str, values: tuple[Any, ...]) -> Model:
 
 
 @cache
-def _vehicle_sql() -> str:
+def _vehicle_sql(with_trip: bool) -> str:
     vehicles, stats = _columns(Vehicle, "v")[0], _columns(VehicleStats, "s")[0]
-    return (f"SELECT {vehicles}, {stats} FROM {_q(Vehicle._meta.db_table)} v "
-            f"LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')} "
+    trips = f", {_columns(Trip, 't')[0]}" if with_trip else ""
+    join = (f" LEFT OUTER JOIN {_q(Trip._meta.db_table)} t ON t.{_q('vehicle_id')} = v.{_q('id')} "
+            f"AND t.{_q('trip_key')} = %s" if with_trip else "")
+    return (f"SELECT {vehicles}, {stats}{trips} FROM {_q(Vehicle._meta.db_table)} v "
+            f"LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')}{join} "
             f"WHERE v.{_q('token_hash')} = %s LIMIT 1")
+
+
+def _vehicle_row(row: tuple[Any, ...]) -> Vehicle:
+    width = len(Vehicle._meta.concrete_fields)
+    vehicle = _instance(Vehicle, "v", row[:width])
+    stats_row = row[width:width + len(VehicleStats._meta.concrete_fields)]
+    stats = _instance(VehicleStats, "s", stats_row) if stats_row[0] is not None else None
+    if stats is not None:
+        stats._state.fields_cache["vehicle"] = vehicle
+    VehicleStats.vehicle.field.remote_field.set_cached_value(vehicle, stats)
+    return vehicle  # type: ignore[return-value]
 
 
 def vehicle_by_token_hash(token_hash: str) -> Vehicle | None:
     """Like `Vehicle.objects.select_related("stats").filter(token_hash=...).first()`: `vehicle.stats` costs
     no query (and raises DoesNotExist when the row is missing)."""
     with connection.cursor() as cursor:
-        cursor.execute(_vehicle_sql(), [token_hash])
+        cursor.execute(_vehicle_sql(False), [token_hash])
+        row = cursor.fetchone()
+    return _vehicle_row(row) if row is not None else None
+
+
+def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str) -> tuple[Vehicle | None, Trip | None]:
+    """`vehicle_by_token_hash` and, in the same statement, the vehicle's trip with `trip_key` (None if it
+    has none yet): the upload's trip costs no query of its own."""
+    with connection.cursor() as cursor:
+        cursor.execute(_vehicle_sql(True), [trip_key, token_hash])
         row = cursor.fetchone()
     if row is None:
-        return None
-    width = len(Vehicle._meta.concrete_fields)
-    vehicle = _instance(Vehicle, "v", row[:width])
-    stats = _instance(VehicleStats, "s", row[width:]) if row[width] is not None else None
-    if stats is not None:
-        stats._state.fields_cache["vehicle"] = vehicle
-    VehicleStats.vehicle.field.remote_field.set_cached_value(vehicle, stats)
-    return vehicle  # type: ignore[return-value]
+        return None, None
+    vehicle = _vehicle_row(row)
+    trip_row = row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):]
+    if trip_row[0] is None:
+        return vehicle, None
+    trip = _instance(Trip, "t", trip_row)
+    trip._state.fields_cache["vehicle"] = vehicle
+    return vehicle, trip  # type: ignore[return-value]
 
 
 @cache
@@ -119,8 +142,13 @@ def reading_insert(reading: Reading) -> int | None:
     """
     fields, sql = _reading_fields()
     values = [_prepared(f, is_float, reading) for f, is_float in fields]
+    return _reading_stored(reading, sql, values)
+
+
+def _reading_stored(reading: Reading, sql: str, params: list[Any]) -> int | None:
+    """Run a statement returning the new reading's id (no row: a duplicate); mark `reading` saved."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -129,15 +157,16 @@ def reading_insert(reading: Reading) -> int | None:
     return row[0]
 
 
-def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, also: Mapping[str, object]) -> None:
-    """One UPDATE: widen the trip's time span to `at`, count one reading, and set the fields in `also`
-    (field names or attnames of Trip, plain values)."""
+def _counter_assignments(*, at: datetime, received_at: datetime,
+                         also: Mapping[str, object]) -> tuple[list[str], list[Any]]:
+    """The trip UPDATE's SET list: widen the time span to `at`, count one reading, set the fields in `also`."""
     greatest, least = ("MAX", "MIN") if connection.vendor == "sqlite" else ("GREATEST", "LEAST")
+    table = _q(Trip._meta.db_table)
     assignments = [
-        f"{_q('last_reading_at')} = {greatest}({_q('last_reading_at')}, %s)",
-        f"{_q('started_at')} = {least}({_q('started_at')}, %s)",
+        f"{_q('last_reading_at')} = {greatest}({table}.{_q('last_reading_at')}, %s)",
+        f"{_q('started_at')} = {least}({table}.{_q('started_at')}, %s)",
         f"{_q('last_received_at')} = %s",
-        f"{_q('reading_count')} = {_q('reading_count')} + 1",
+        f"{_q('reading_count')} = {table}.{_q('reading_count')} + 1",
     ]
     stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
     params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection)]
@@ -145,6 +174,31 @@ def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, a
         field = Trip._meta.get_field(name)
         assignments.append(f"{_q(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
+    return assignments, params
+
+
+def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, also: Mapping[str, object]) -> None:
+    """One UPDATE: widen the trip's time span to `at`, count one reading, and set the fields in `also`
+    (field names or attnames of Trip, plain values)."""
+    assignments, params = _counter_assignments(at=at, received_at=received_at, also=also)
     params.append(trip_id)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_q(Trip._meta.db_table)} SET {', '.join(assignments)} WHERE {_q('id')} = %s", params)
+
+
+def reading_insert_and_count(reading: Reading, *, at: datetime, received_at: datetime,
+                             also: Mapping[str, object]) -> int | None:
+    """`reading_insert` and `trip_counters_update` of `reading.trip_id` as one PostgreSQL statement:
+    `WITH r AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id) UPDATE trip ... FROM r RETURNING r.id`.
+
+    The trip is updated only when the reading was stored (a duplicate changes nothing and returns None);
+    one statement is its own transaction, so the two still commit together. SQLite has no INSERT in a
+    CTE: callers use the two statements there.
+    """
+    fields, insert = _reading_fields()
+    values = [_prepared(f, is_float, reading) for f, is_float in fields]
+    assignments, params = _counter_assignments(at=at, received_at=received_at, also=also)
+    table = _q(Trip._meta.db_table)
+    sql = (f"WITH r AS ({insert}) UPDATE {table} SET {', '.join(assignments)} FROM r "
+           f"WHERE {table}.{_q('id')} = %s RETURNING r.{_q(Reading._meta.pk.column)}")
+    return _reading_stored(reading, sql, [*values, *params, reading.trip_id])

@@ -13,10 +13,10 @@ from django.views.decorators.csrf import csrf_exempt
 from logging_policy.events import current_event
 from logging_policy.responses import error_response
 from telemetry.api_json import row_json
-from telemetry.auth import vehicle_access_denied, vehicle_for_token
+from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token
 from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
-from telemetry.torque import PayloadError, parse_upload
+from telemetry.torque import PayloadError, TorqueUpload, parse_upload
 from telemetry.vehicle_context import vehicle_context_add, vehicle_context_add_by_id
 
 TRIP_FIELDS = (
@@ -57,12 +57,10 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         response = error_response("E003")
         response["Allow"] = "GET, POST"
         return response
-    with event.timer("auth"):
-        vehicle = vehicle_for_token(token)
-    if vehicle is None:
-        return error_response("E400")
-    vehicle_context_add(vehicle=vehicle)
-
+    # Parsed before authenticating so that the trip rides in the vehicle's query; the answers keep
+    # their order: 401 for an unknown token first, a payload's 400 only to its vehicle.
+    upload: TorqueUpload | None = None
+    refused: tuple[str, str | None] = ("E002", None)
     try:
         with event.timer("parse"):
             params = query_params(request)
@@ -70,12 +68,19 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
                 params.update((k, v[-1]) for k, v in request.POST.lists())
             upload = parse_upload(params)
     except (RequestDataTooBig, TooManyFieldsSent):
-        return error_response("E002")
+        pass
     except PayloadError as exc:
-        return error_response(exc.code, exc.message)
+        refused = (exc.code, exc.message)
+    with event.timer("auth"):
+        vehicle, trip = vehicle_and_trip_for_token(token, trip_key=upload.trip_key if upload else "")
+    if vehicle is None:
+        return error_response("E400")
+    vehicle_context_add(vehicle=vehicle)
+    if upload is None:
+        return error_response(*refused)
     event.set("telemetry", **upload_describe(upload))
 
-    result = upload_ingest(vehicle=vehicle, upload=upload)
+    result = upload_ingest(vehicle=vehicle, upload=upload, trip=trip)
     event.set("telemetry", outcome=result.outcome)
     return HttpResponse("OK!", content_type="text/plain")
 

@@ -10,6 +10,7 @@ from django.db import connection
 from telemetry.drive_sim import DrivePlan, drive_metadata, drive_readings
 from telemetry.models import PidDescription, Reading, Trip
 from telemetry.trips import trip_finalize
+from tests.telemetry.budget import steady_upload_queries
 
 START = datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,36 @@ def test_unknown_token_is_401_with_code_and_stores_nothing(db, upload) -> None:
     assert Reading.objects.count() == 0
 
 
+@pytest.mark.parametrize("change", [{"time": ""}, {"session": ""}, {"time": "12"}, {}])
+def test_unknown_token_is_401_before_any_payload_check_and_logs_no_payload(db, upload, wide_events, change) -> None:
+    # The payload is parsed before the token is looked up (the trip rides in that query): its verdict and
+    # contents must still reach only the vehicle's owner.
+    response = upload("not-a-token", first_reading(**change))
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "E400")
+    [event] = [e for e in wide_events.events if e["operation"] == "telemetry_upload"]
+    assert event["error"]["code"] == "E400"
+    assert "telemetry" not in event and "vehicle" not in event
+
+
+def test_too_many_fields_is_401_for_an_unknown_token_and_413_for_a_known_one(volt, upload, settings) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    assert upload("not-a-token", first_reading()).json()["error"]["code"] == "E400"
+    response = upload(volt.token, first_reading())
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "E002")
+    assert Reading.objects.count() == 0
+
+
+def test_duplicate_of_the_latest_reading_leaves_the_trip_alone(volt, upload) -> None:
+    readings = list(drive_readings(DrivePlan(session="dup", start=START)))[:3]
+    for params in readings:
+        assert upload(volt.token, params).content == b"OK!"
+    before = Trip.objects.values().get()
+    assert upload(volt.token, readings[-1]).content == b"OK!"
+    assert upload(volt.token, readings[0]).content == b"OK!"
+    assert Trip.objects.values().get() == before and before["reading_count"] == 3
+    assert Reading.objects.count() == 3
+
+
 @pytest.mark.parametrize(("change", "code"), [({"time": ""}, "E300"), ({"time": "12"}, "E301"),
                                                ({"session": ""}, "E302")])
 def test_unstorable_payload_is_400_with_code(volt, upload, change, code) -> None:
@@ -142,7 +173,7 @@ def test_electric_then_gas_drive_end_to_end(volt, upload) -> None:
 def test_steady_state_upload_query_budget(volt, upload, django_assert_num_queries) -> None:
     readings = drive_readings(DrivePlan(session="300", start=START))
     upload(volt.token, next(readings))  # opens the trip, learns the device id
-    with django_assert_num_queries(4):
-        # 1 vehicle by token hash, 2 trip by (vehicle, session),
-        # 3 INSERT reading ON CONFLICT DO NOTHING RETURNING id, 4 UPDATE trip counters and gas state
+    with django_assert_num_queries(steady_upload_queries()):
+        # 1 vehicle by token hash with the session's trip joined, 2 WITH r AS (INSERT reading ON CONFLICT DO
+        # NOTHING RETURNING id) UPDATE trip counters and gas state FROM r (SQLite: INSERT, UPDATE apart)
         assert upload(volt.token, next(readings)).content == b"OK!"

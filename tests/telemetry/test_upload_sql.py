@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from telemetry.models import Reading, Trip, Vehicle, VehicleStats
 from telemetry.tokens import token_hash
-from telemetry.upload_sql import reading_insert, trip_by_key, trip_counters_update, vehicle_by_token_hash
+from telemetry.upload_sql import (
+    reading_insert, reading_insert_and_count, trip_by_key, trip_counters_update, vehicle_and_trip_by_token_hash,
+    vehicle_by_token_hash,
+)
 
 pytestmark = pytest.mark.django_db
 AT = datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
@@ -77,3 +81,44 @@ def test_trip_counters_widen_the_span_and_count(volt) -> None:
     trip.refresh_from_db()
     assert trip.started_at == AT - timedelta(minutes=5) and trip.last_reading_at == AT + timedelta(minutes=1)
     assert trip.reading_count == 2 and trip.fuel_window == [[1, 2.0]] and trip.last_received_at == now
+
+
+def test_vehicle_and_trip_equal_the_orm_in_one_query(volt, django_assert_num_queries) -> None:
+    VehicleStats.objects.create(vehicle=volt.vehicle, total_trips=3, total_miles=12.5, refreshed_at=timezone.now(),
+                                first_trip_at=AT)
+    trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
+                               last_received_at=AT, fuel_window=[[1, 60.0]], notes={"x": "E403"})
+    with django_assert_num_queries(1):  # vehicle, stats row and the trip of the key, joined
+        vehicle, found = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="k")
+        assert vehicle.stats.total_trips == 3 and found.vehicle is vehicle
+    assert _fields(vehicle, Vehicle) == _fields(Vehicle.objects.get(pk=volt.vehicle.pk), Vehicle)
+    assert _fields(found, Trip) == _fields(Trip.objects.get(pk=trip.pk), Trip)
+    assert found.fuel_window == [[1, 60.0]] and found._state.adding is False
+    vehicle, missing = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="other")
+    assert vehicle.pk == volt.vehicle.pk and missing is None
+    assert vehicle_and_trip_by_token_hash(token_hash("not-" + volt.token), trip_key="k") == (None, None)
+
+
+def test_reading_insert_and_count_writes_both_once(volt, django_assert_num_queries) -> None:
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (set DATABASE_URL): SQLite has no INSERT in a WITH clause")
+    trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
+                               last_received_at=AT)
+    later, now = AT + timedelta(seconds=5), timezone.now()
+
+    def store() -> int | None:
+        reading = Reading(vehicle=volt.vehicle, trip=trip, session="s", recorded_at=later, soc_pct=79.5,
+                          raw={"kff1234": "7"}, rejected={})
+        with django_assert_num_queries(1):
+            return reading_insert_and_count(reading, at=later, received_at=now,
+                                            also={"fuel_window": [[1, 2.0]], "engine_on_soc": 79.5})
+
+    first = store()
+    assert first is not None and Reading.objects.get().pk == first
+    trip.refresh_from_db()
+    assert (trip.reading_count, trip.last_reading_at, trip.started_at, trip.last_received_at) == (1, later, AT, now)
+    assert trip.fuel_window == [[1, 2.0]] and trip.engine_on_soc == 79.5
+    Trip.objects.filter(pk=trip.pk).update(fuel_window=[])
+    assert store() is None  # the duplicate: neither stored nor counted, the trip left alone
+    trip.refresh_from_db()
+    assert Reading.objects.count() == 1 and trip.reading_count == 1 and trip.fuel_window == []

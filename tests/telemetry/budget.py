@@ -1,0 +1,12 @@
+"""The query budget of a steady-state upload (a new, in-order reading of an open trip, no charging)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def steady_upload_queries() -> int:
+    """PostgreSQL: 1 vehicle by token hash (+ stats row, + the session's trip joined), 2 `WITH r AS (INSERT
+    reading ON CONFLICT DO NOTHING RETURNING id) UPDATE trip counters, gas and parked state FROM r`.
+    SQLite has no INSERT in a CTE: the INSERT and the UPDATE are two statements there (3)."""
+    return 2 if connection.vendor == "postgresql" else 3
