@@ -81,7 +81,7 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
         from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
         from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
 
-        previous = trip_previous_open_ids(vehicle=vehicle, except_trip_id=trip.pk)
+        previous = trip_previous_open_ids(vehicle=vehicle, except_trip_id=trip.pk, started_before=at)
         for trip_id in previous:
             task_enqueue_on_commit(tasks.trip_finalize_task, trip_id)
         event.set("trip", previous_trips_closed=len(previous))
@@ -110,6 +110,8 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
     if entered:
         event.fact("gas_mode_entered")
         event.set("trip", gas_mode_entered_at=trip.gas_mode_entered_at, soc_at_gas_entry=trip.soc_at_gas_entry)
+    if trip.is_closed:
+        event.set("trip", reopened=True)
     event.set("telemetry", stored=True, duplicate=False, reading_id=reading_id)
     return IngestResult("stored", reading_id=reading_id, trip_id=trip.pk, trip_created=ref.created,
                         gas_mode_entered=entered)

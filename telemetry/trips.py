@@ -64,10 +64,14 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
     return TripRef(trip, created=False)
 
 
-def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int) -> list[int]:
-    """Open trips of the vehicle other than the current one: a new session ends them."""
+def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
+    """Open trips of the vehicle that started before the new one: a new session ends them.
+
+    A session that turns up late (its phone was offline) must not end the trip being driven now.
+    """
     return list(
-        Trip.objects.filter(vehicle=vehicle, is_closed=False).exclude(pk=except_trip_id).values_list("pk", flat=True)
+        Trip.objects.filter(vehicle=vehicle, is_closed=False, started_at__lt=started_before)
+        .exclude(pk=except_trip_id).values_list("pk", flat=True)
     )
 
 

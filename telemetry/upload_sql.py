@@ -167,9 +167,12 @@ def _counter_assignments(*, at: datetime, received_at: datetime,
         f"{_q('started_at')} = {least}({table}.{_q('started_at')}, %s)",
         f"{_q('last_received_at')} = %s",
         f"{_q('reading_count')} = {table}.{_q('reading_count')} + 1",
+        # A reading that arrives after finalization (a phone offline past the stale window) reopens
+        # the trip; the stale sweep finalizes it again with every reading.
+        f"{_q('is_closed')} = %s",
     ]
     stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
-    params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection)]
+    params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection), False]
     for name, value in also.items():
         field = Trip._meta.get_field(name)
         assignments.append(f"{_q(field.column)} = %s")
