@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 
 from logging_policy.responses import error_response
 from telemetry.models import Trip, Vehicle
-from telemetry.tokens import token_hash
+from telemetry.tokens import token_hash, token_matches
 from telemetry.upload_sql import vehicle_and_trip_by_token_hash, vehicle_by_token_hash
 
 MAX_TOKEN_LENGTH = 128
@@ -17,14 +17,24 @@ def vehicle_for_token(token: str) -> Vehicle | None:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     # The stats row rides along (a primary-key join) so the event's vehicle context costs no query.
-    return vehicle_by_token_hash(token_hash(token))
+    return _confirmed(token, vehicle_by_token_hash(token_hash(token)))
 
 
 def vehicle_and_trip_for_token(token: str, *, trip_key: str) -> tuple[Vehicle | None, Trip | None]:
     """`vehicle_for_token`, with the vehicle's trip for `trip_key` read in the same statement (None if new)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None, None
-    return vehicle_and_trip_by_token_hash(token_hash(token), trip_key=trip_key)
+    vehicle, trip = vehicle_and_trip_by_token_hash(token_hash(token), trip_key=trip_key)
+    return (vehicle, trip) if _confirmed(token, vehicle) else (None, None)
+
+
+def _confirmed(token: str, vehicle: Vehicle | None) -> Vehicle | None:
+    """The vehicle the index found, once the token's hash is compared with its own in constant time.
+
+    The lookup is by the SHA-256 of a 192-bit secret, which leaks nothing usable; the final
+    comparison is constant-time all the same, so no code path compares a secret with `==`.
+    """
+    return vehicle if vehicle is not None and token_matches(token, vehicle.token_hash) else None
 
 
 def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse | None:
@@ -35,10 +45,16 @@ def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return error_response("E401")
+        return _challenge(error_response("E401"))
     vehicle = vehicle_for_token(token.strip())
     if vehicle is None:
-        return error_response("E401", "The Bearer token does not belong to any vehicle.")
+        return _challenge(error_response("E401", "The Bearer token does not belong to any vehicle."))
     if vehicle.pk != vehicle_id:
         return error_response("E402")
     return None
+
+
+def _challenge(response: JsonResponse) -> JsonResponse:
+    """A 401 names the scheme it wants (RFC 7235)."""
+    response["WWW-Authenticate"] = 'Bearer realm="volttracker"'
+    return response

@@ -90,10 +90,13 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
     reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=at,
                       raw=upload.unknown, rejected=upload.rejected, **values)
     in_order = at >= trip.last_reading_at  # the detectors need time order
+    # The trip's first stored reading inherits the parked state (fuel window, charging) of the last trip;
+    # counted, not `created`, so a first reading refused with a 503 and retried still inherits.
+    first_reading = ref.created or trip.reading_count == 0
     parked: dict[str, object] | None = {}
     if in_order:
         with event.timer("parked_detect"):
-            parked = parked_step_without_queries(trip=trip, at=at, values=values, new_trip=ref.created)
+            parked = parked_step_without_queries(trip=trip, at=at, values=values, new_trip=first_reading)
     if parked is not None and connection.vendor == "postgresql":
         # Steady state: the reading and its trip's counters, gas and parked state in one statement.
         gas, entered = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=values.get("soc_pct"))
@@ -103,7 +106,7 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas["gas_mode_entered_at"], gas["soc_at_gas_entry"]
     else:
         reading_id, entered = _reading_store(vehicle=vehicle, trip=trip, reading=reading, values=values,
-                                             run_parked=in_order, new_trip=ref.created)
+                                             run_parked=in_order, new_trip=first_reading)
     if reading_id is None:
         event.set("telemetry", stored=False, duplicate=True)
         return IngestResult("duplicate", trip_id=trip.pk, trip_created=ref.created)

@@ -12,12 +12,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from logging_policy.events import current_event
 from logging_policy.responses import error_response
-from telemetry.api_json import row_json
+from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token
 from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
 from telemetry.torque import PayloadError, TorqueUpload, parse_upload
-from telemetry.vehicle_context import vehicle_context_add, vehicle_context_add_by_id
+from telemetry.vehicle_context import vehicle_context_add
 
 TRIP_FIELDS = (
     "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "kwh_per_mile", "fuel_used_gallons",
@@ -90,10 +90,8 @@ def _trip_json(trip: Trip) -> dict[str, Any]:
 
 
 def vehicle_trips(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    current_event().set("vehicle", id=vehicle_id)
-    if denied := vehicle_access_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id):
         return denied
-    vehicle_context_add_by_id(vehicle_id=vehicle_id)
     trips = Trip.objects.filter(vehicle_id=vehicle_id).order_by("-started_at")[:TRIPS_PAGE_SIZE]
     return JsonResponse({"vehicle_id": vehicle_id, "trips": [_trip_json(t) for t in trips]})
 
@@ -103,9 +101,7 @@ def trip_detail(request: HttpRequest, trip_id: int) -> JsonResponse:
     if trip is None:
         # Only those who could read some trip learn that this one does not exist.
         return vehicle_access_denied(request, vehicle_id=-1) or error_response("E004")
-    current_event().set("vehicle", id=trip.vehicle_id)
     current_event().set("trip", id=trip.pk)
-    if denied := vehicle_access_denied(request, trip.vehicle_id):
+    if denied := vehicle_read_denied(request, trip.vehicle_id):
         return denied
-    vehicle_context_add_by_id(vehicle_id=trip.vehicle_id)
     return JsonResponse(_trip_json(trip))

@@ -67,3 +67,9 @@ def test_staff_reads_everything_and_missing_trip_is_404(client, volt, finished_t
 def test_non_staff_user_is_not_enough(client, volt, finished_trip) -> None:
     client.force_login(User.objects.create_user("someone", password="x"))
     assert client.get(f"/api/vehicles/{volt.vehicle.pk}/trips/").status_code == 401
+
+
+def test_a_401_names_the_bearer_scheme(client, volt) -> None:
+    response = client.get(f"/api/vehicles/{volt.vehicle.pk}/trips/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="volttracker"'
