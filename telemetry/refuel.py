@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from logging_policy.events import current_event
 from telemetry.insert_once import insert_once
 from telemetry.models import Refuel, Trip, Vehicle
 from telemetry.refuel_core import FuelWindow, RefuelFound, RefuelPoint, TankMpg, refuel_step, tank_mpg
+from telemetry.trip_metrics import Sample
 
 
 def refuel_store(*, vehicle: Vehicle, trip: Trip, found: RefuelFound) -> Refuel | None:
@@ -16,6 +18,36 @@ def refuel_store(*, vehicle: Vehicle, trip: Trip, found: RefuelFound) -> Refuel 
                     level_before=found.level_before, level_after=found.level_after,
                     gallons_added=found.gallons(vehicle.fuel_tank_gallons))
     return refuel if insert_once(refuel) else None
+
+
+def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> int:
+    """At finalization: run the detector over the trip's readings in time order, from the previous trip's
+    final fuel window; store what it finds when the uploads found no refuel in this trip. Returns how many.
+
+    Uploads only step the detector with in-order readings, so a trip uploaded out of order (Torque
+    flushing its queue after a dead spot) can hide a refuel from them. Two queries, plus one INSERT per
+    refuel found; skipped when a refuel of this trip is already stored (no double from a second path).
+    """
+    previous = (Trip.objects.filter(vehicle_id=trip.vehicle_id, started_at__lt=trip.started_at)
+                .order_by("-started_at").values_list("fuel_window", flat=True).first())
+    window: FuelWindow = list(previous or [])
+    found_any: list[RefuelFound] = []
+    for sample in samples:
+        if sample.fuel_level_pct is not None:
+            window, found = refuel_step(window, sample.at, sample.fuel_level_pct, sample.odometer_miles)
+            if found is not None:
+                found_any.append(found)
+    trip.fuel_window = window
+    if not found_any or Refuel.objects.filter(trip=trip).exists():
+        return 0
+    stored = [r for r in (refuel_store(vehicle=trip.vehicle, trip=trip, found=f) for f in found_any) if r]
+    if stored:
+        event = current_event()
+        event.fact("refuel_detected")
+        last = stored[-1]
+        event.set("refuel", id=last.pk, level_before=last.level_before, level_after=last.level_after,
+                  gallons_added=last.gallons_added, replayed=True)
+    return len(stored)
 
 
 def refuel_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, level: float,

@@ -16,6 +16,7 @@ from logging_policy.events import current_event
 from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.gasmode import GasState, gas_mode_replay, gas_mode_step
 from telemetry.models import Reading, Trip, Vehicle
+from telemetry.refuel import refuels_replay
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
 from telemetry.upload_sql import trip_by_key, trip_counters_update
@@ -147,6 +148,7 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
                      "kwh_per_mile", "fuel_used_gallons", "gas_mpg", "ambient_temp_f", "start_soc", "end_soc",
                      "battery_capacity_kwh", "notes"):
             setattr(trip, name, getattr(metrics, name))
+        refuels_replay(trip=trip, samples=samples)
         trip.is_closed = True
         trip.ended_at = trip.last_reading_at
         trip.finalized_at = timezone.now()

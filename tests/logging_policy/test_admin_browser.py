@@ -65,13 +65,29 @@ def rate_input(driver: object, operation: str) -> object:
     raise AssertionError(f"no rule row for {operation}")
 
 
+def click_and_load(driver: object, element: object) -> None:
+    """Click something that loads a page, and wait until the new page has replaced the old one.
+
+    Without the wait, the next lookup can find an element of the page being left, which goes stale.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    element.click()  # type: ignore[attr-defined]
+    wait = WebDriverWait(driver, 20)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def set_rate_and_save(driver: object, value: str) -> str:
     from selenium.webdriver.common.by import By
 
     field = rate_input(driver, "telemetry_upload")
     field.clear()  # type: ignore[attr-defined]
     field.send_keys(value)  # type: ignore[attr-defined]
-    driver.find_element(By.NAME, "_continue").click()  # type: ignore[attr-defined]
+    click_and_load(driver, driver.find_element(By.NAME, "_continue"))  # type: ignore[attr-defined]
     return driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]  # messages and form
 
 
@@ -101,7 +117,7 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     browser.get(f"{live_web.base_url}/admin/login/")  # type: ignore[attr-defined]
     browser.find_element(By.NAME, "username").send_keys("browser-editor")  # type: ignore[attr-defined]
     browser.find_element(By.NAME, "password").send_keys("a long test password")  # type: ignore[attr-defined]
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()  # type: ignore[attr-defined]
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))  # type: ignore[attr-defined]
     browser.get(f"{live_web.base_url}/admin/logging_policy/loggingpolicy/")  # type: ignore[attr-defined]
     assert "Change sampling policy" in browser.title  # type: ignore[attr-defined]
 
@@ -126,7 +142,7 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     assert {events[r]["sampling"]["rate"] for r in after} == {1.0}
     assert {events[r]["sampling"]["policy_version"] for r in after} == {policy.version} == {2}
 
-    browser.find_element(By.ID, "sampling-overview-link").click()  # type: ignore[attr-defined]
+    click_and_load(browser, browser.find_element(By.ID, "sampling-overview-link"))  # type: ignore[attr-defined]
     header = browser.find_element(By.CSS_SELECTOR, "#sampling-overview thead").text  # type: ignore[attr-defined]
     assert header.split("\n") == ["OPERATION REASON LAST HOUR LAST DAY PROJECTED PER DAY",  # CSS upper-cases
                                    "SEEN KEPT WOULD KEEP SEEN KEPT WOULD KEEP KEPT WOULD KEEP"]

@@ -7,10 +7,12 @@ from itertools import cycle
 
 import pytest
 
+from logging_policy.events import WideEvent, event_bound
 from logging_policy.sampling import decide, default_policy
 from telemetry.drive_sim import DrivePlan, drive_readings
-from telemetry.models import Refuel
+from telemetry.models import Refuel, Trip
 from telemetry.refuel import mpg_per_tank
+from telemetry.trips import trip_finalize
 
 pytestmark = pytest.mark.django_db
 MORNING = datetime(2026, 4, 6, 7, 30, tzinfo=UTC)
@@ -72,3 +74,35 @@ def test_mpg_per_tank(volt, upload) -> None:
     assert tank.gallons_used == pytest.approx(0.5 * 8.9, abs=0.01)
     assert tank.mpg == pytest.approx(410 / 4.45, abs=0.2)
     assert mpg_per_tank(vehicle_id=987654) == []
+
+
+def reversed_drive(upload, token: str, session: str, start: datetime, fuel: float, odometer: float) -> None:
+    plan = DrivePlan(session=session, start=start, electric_miles=2, gas_miles=0, start_fuel_pct=fuel,
+                     start_odometer_miles=odometer, step_seconds=20)
+    for params in reversed(list(drive_readings(plan))):  # Torque flushing its queue newest first
+        assert upload(token, {**params, "k22002f": f"{fuel:.6g}"}).content == b"OK!"
+
+
+def test_refuel_hidden_by_out_of_order_uploads_is_found_at_finalization(volt, upload) -> None:
+    drive(upload, volt.token, "o-1", MORNING, fuel=30.0)
+    reversed_drive(upload, volt.token, "o-2", MORNING + timedelta(hours=9), fuel=95.0, odometer=12_002.0)
+    assert Refuel.objects.count() == 0  # the uploads alone cannot see it
+    trip = Trip.objects.get(session="o-2")
+    event = WideEvent(operation="trip_finalize", kind="task")
+    with event_bound(event):
+        trip_finalize(trip_id=trip.pk)
+    refuel = Refuel.objects.get()
+    assert (refuel.level_before, refuel.level_after, refuel.trip_id) == (30.0, 95.0, trip.pk)
+    assert refuel.gallons_added == pytest.approx(8.9 * 0.65, abs=0.01)
+    assert refuel.detected_at == MORNING + timedelta(hours=9)
+    assert event.data["business"]["refuel_detected"] is True and event.data["refuel"]["replayed"] is True
+    Trip.objects.filter(pk=trip.pk).update(is_closed=False)
+    trip_finalize(trip_id=trip.pk)  # finalizing again (a reopened trip) stores nothing twice
+    assert Refuel.objects.count() == 1
+
+
+def test_finalization_does_not_repeat_a_refuel_the_uploads_found(volt, upload) -> None:
+    drive(upload, volt.token, "f-1", MORNING, fuel=30.0)
+    drive(upload, volt.token, "f-2", MORNING + timedelta(hours=9), fuel=95.0, odometer=12_002.0)
+    trip_finalize(trip_id=Trip.objects.get(session="f-2").pk)
+    assert Refuel.objects.count() == 1
