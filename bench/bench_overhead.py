@@ -2,7 +2,7 @@
 
     DATABASE_URL=... python bench/bench_overhead.py [--n 400] [--rounds 5]
 
-The same upload (a new reading on an open trip of a moderate vehicle: 4 queries on PostgreSQL)
+The same upload (a new reading on an open trip of a moderate vehicle: 2 queries on PostgreSQL)
 goes through Django's WSGIHandler with every middleware, once with WideEventMiddleware and once
 without, interleaved request by request within each round. "With" runs at the default 5 % keep
 rate and at 100 % (keep-all policy: every event serialized, redacted and written to a file).
