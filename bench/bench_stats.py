@@ -31,6 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgres://postgres@127.0.0.1:5432"
 
+sys.path.insert(0, str(ROOT))
+from bench.pgdb import database_ensure, database_recreate  # noqa: E402
+
 FILL_SQL = [
     """INSERT INTO telemetry_vehicle (name, torque_device_id, token_hash, fuel_tank_gallons, nominal_battery_kwh,
                                       created_at)
@@ -91,23 +94,13 @@ def prepare(prefix: str, size: int, trips: int) -> None:
     import psycopg2
 
     name = f"{prefix}_{size}"
-    admin = psycopg2.connect(f"{SERVER}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    env = {**os.environ, "DATABASE_URL": database_url(prefix, size)}
+    url = database_url(prefix, size)
+    database_ensure(url)
+    env = {**os.environ, "DATABASE_URL": url}
     if subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env).returncode != 0:
         # A database left by another checkout (other migration names): it only holds generated data.
         print(f"{name}: migrations do not apply; recreating it", file=sys.stderr)
-        admin = psycopg2.connect(f"{SERVER}/postgres")
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE "{name}"')
-            cur.execute(f'CREATE DATABASE "{name}"')
-        admin.close()
+        database_recreate(url)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     conn = psycopg2.connect(database_url(prefix, size))
     with conn, conn.cursor() as cur:

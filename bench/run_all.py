@@ -17,7 +17,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pgdb import database_ensure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS: list[tuple[str, list[str]]] = [
@@ -31,17 +33,7 @@ RUNS: list[tuple[str, list[str]]] = [
 
 
 def database_prepare(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = psycopg2.connect(url.replace(parsed.path, "/postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    database_ensure(url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,14 @@ class LiveProcess:
                 pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.log()}")
             time.sleep(0.1)
         pytest.fail(f"no matching event within {timeout}s; worker log:\n{self.log()[-4000:]}")
+
+    def wait_until(self, predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
+        """Poll `predicate` until it is true; fail with the process's log after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not happen within {timeout}s; log:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -12,7 +12,7 @@ decides; the new-vehicle rate equals the others, so the floor cannot differ.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -52,14 +52,6 @@ def half_rate_policy(live_worker: LiveProcess) -> Iterator[int]:
     time.sleep(CHECK_INTERVAL_S + 0.2)  # later worker tests must not run under this policy
 
 
-def wait_until(predicate: Callable[[], bool], what: str, worker: LiveProcess, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout}s; worker log:\n{worker.log()[-3000:]}")
-        time.sleep(0.2)
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_request_and_its_tasks_are_kept_or_dropped_together(volt, upload, sampled_events, live_worker,
@@ -81,7 +73,7 @@ def test_request_and_its_tasks_are_kept_or_dropped_together(volt, upload, sample
         return TASK_OPERATIONS <= ops
 
     # One solo worker, FIFO queue: the sentinel's stats refresh is queued after every earlier task.
-    wait_until(sentinel_done, "the sentinel's tasks were not kept", live_worker)
+    live_worker.wait_until(sentinel_done, "the sentinel's tasks being kept", timeout=60.0)
     assert Trip.objects.filter(vehicle=volt.vehicle, is_closed=False).count() == 1  # every queued task ran
     assert VehicleStats.objects.get(vehicle=volt.vehicle).total_trips == len(traces) + 1
 

@@ -53,14 +53,6 @@ def web_via_redis_proxy(keep_all_policy: None, redis_proxy: TcpProxy, tmp_path: 
     live_process_stop(web)
 
 
-def wait_for(predicate: Any, what: str, worker: LiveProcess, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout}s; worker log:\n{worker.log()[-3000:]}")
-        time.sleep(0.2)
-
-
 class Uploader:
     def __init__(self, web: LiveWeb, car: NewToken) -> None:
         self.web, self.car = web, car
@@ -129,7 +121,7 @@ def test_redis_cut_keeps_uploads_ok_records_lost_enqueues_and_beat_catches_them_
     Trip.objects.filter(session__in=["r-a", "r-b"]).update(
         last_received_at=timezone.now() - timedelta(seconds=settings.TRIP_STALE_SECONDS + 60))
     trips_close_stale.apply_async()  # what celery beat sends every STALE_CHECK_INTERVAL_SECONDS
-    wait_for(lambda: Trip.objects.filter(is_closed=True).count() == 2, "the stale-trip sweep", live_worker)
+    live_worker.wait_until(lambda: Trip.objects.filter(is_closed=True).count() == 2, "the stale-trip sweep")
     finalized = {t.session: t for t in Trip.objects.all()}
     assert finalized["r-a"].distance_miles == pytest.approx(5 * 10 / 3600 * 40, abs=0.05)  # 6 readings 10 s apart at 40 mph
     assert finalized["r-c"].is_closed is False
@@ -163,7 +155,7 @@ def test_stats_refresh_lost_to_a_dead_broker_is_caught_up_by_the_beat_refresh(
     assert not VehicleStats.objects.filter(vehicle=car.vehicle, total_trips__gt=0).exists()
 
     vehicle_stats_refresh_all_task.apply_async()  # what celery beat sends every STATS_REFRESH_INTERVAL_SECONDS
-    wait_for(lambda: VehicleStats.objects.filter(vehicle=car.vehicle, total_trips=1).exists(),
-             "the beat stats refresh", live_worker)
+    live_worker.wait_until(lambda: VehicleStats.objects.filter(vehicle=car.vehicle, total_trips=1).exists(),
+                           "the beat stats refresh")
     stats = VehicleStats.objects.get(vehicle=car.vehicle)
     assert stats.total_miles == pytest.approx(trip.distance_miles)
