@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from django.contrib.auth.models import User
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logging_policy.emit import event_emit, event_open
-from logging_policy.redact import redact_line
+from logging_policy.redact import _CREDENTIAL, _EMAIL, _suspect, redact_line
 from telemetry.drive_sim import DrivePlan, drive_readings
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +73,37 @@ def test_known_secrets_are_redacted_anywhere_in_the_line() -> None:
     assert redact_line(b'{"p":"/u/s3cr3tT0k","m":"bad s3cr3tT0k"}', ["s3cr3tT0k"]) == (
         b'{"p":"/u/[redacted]","m":"bad [redacted]"}'
     )
+
+
+# Near-misses and hits of both regexes, in any case, inside arbitrary text: the screen must flag
+# every line the regexes would change.
+_WORD = st.sampled_from(["bearer", "basic", "token", "xtoken", "bear", "@", "%40", "mail"]).flatmap(
+    lambda w: st.lists(st.booleans(), min_size=len(w), max_size=len(w)).map(
+        lambda up: "".join(c.upper() if u else c for c, u in zip(w, up, strict=True))))
+_SEP = st.sampled_from([" ", "  ", "%20", "+", "\t", "\n", "%2", "-", "", "@", "%40"])
+_TAIL = st.from_regex(r"[A-Za-z0-9._~+/=@-]{0,10}", fullmatch=True)
+_TEXT = st.lists(st.one_of(st.tuples(_WORD, _SEP, _TAIL).map("".join), st.text(max_size=6)), max_size=5).map("".join)
+
+
+def _hits(pattern: re.Pattern[bytes], line: bytes) -> list[bytes]:
+    """What `pattern` would redact (its first group is a JSON escape, kept as it is)."""
+    return [m[0] for m in pattern.finditer(line) if not m[1]]
+
+
+@given(_TEXT)
+@settings(max_examples=1000, deadline=None)
+def test_the_cheap_screen_flags_every_line_the_regexes_would_change(text: str) -> None:
+    line = orjson.dumps({"route": "api/torque/upload/<str:token>", "field": text, "n": 1.5})
+    would_change = bool(_hits(_EMAIL, line) or _hits(_CREDENTIAL, line))
+    assert _suspect(line) or not would_change, line
+    redacted = redact_line(line)
+    assert orjson.loads(redacted)["n"] == 1.5  # still one valid JSON object
+    assert not _hits(_EMAIL, redacted)
+
+
+@pytest.mark.parametrize("text", ["\nbob@example.org", "\u001fbob@example.org", "\\nbob@example.org",
+                                  "\u001fx@example.org", "\tBearer abcdefgh"])
+def test_redaction_next_to_a_json_escape_keeps_the_line_valid_json(text: str) -> None:
+    redacted = orjson.loads(redact_line(orjson.dumps({"m": text})))["m"]
+    assert "example.org" not in redacted and "abcdefgh" not in redacted
+    assert redacted.endswith("[redacted]")
