@@ -51,17 +51,26 @@ TELEMETRY = {
 }
 
 
+VEHICLE = {  # telemetry.vehicle_context for a moderate vehicle: the dict the view passes to set()
+    "id": 42, "total_trips": 57, "total_miles": 1830.4, "account_age_days": 190, "usage_tier": "moderate",
+    "battery_capacity_kwh": 16.21, "capacity_degradation_percent": 11.9, "avg_kwh_per_mile": 0.281, "kwh_charged": 402.7,
+    "charging_sessions": 61, "avg_tank_mpg": 41.3, "stats_age_seconds": 212.4,
+}
+TOKEN = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+
+
 def upload_event_cycle() -> None:
+    """The calls WideEventMiddleware, the upload view and the ingest service make on a stored reading."""
     event = event_open(operation="http_request", kind="http", request_id=None, trace_id=None)
-    event.set("http", method="POST", path="/api/torque/upload/AbCdEfGhIjKlMnOpQrStUvWxYz012345",
-              user_agent="Torque Pro 1.12", request_size_bytes=1573, client_network="10.1.2.0/24")
+    event.set("http", method="POST", user_agent="Torque Pro 1.12", request_size_bytes=1573,
+              client_network="10.1.2.0/24")
     event.operation = "telemetry_upload"
     with event.timer("auth"):
         pass
-    event.set("vehicle", id=42)
+    event.set("vehicle", VEHICLE)
     with event.timer("parse"):
         pass
-    event.set("telemetry", **TELEMETRY)
+    event.set("telemetry", TELEMETRY)
     event.set("trip", id=7, created=False, is_closed=False, readings_before=120, gas_mode_active=False)
     for _ in range(4):
         event.record_query(0.25)
@@ -69,9 +78,12 @@ def upload_event_cycle() -> None:
         pass
     with event.timer("trip_update"):
         pass
-    event.set("telemetry", stored=True, duplicate=False, reading_id=123456, outcome="stored")
-    event.redact_value("AbCdEfGhIjKlMnOpQrStUvWxYz012345")
-    event.set("http", route="api/torque/upload/<str:token>", status_code=200, response_size_bytes=3)
+    event.set("telemetry", stored=True, duplicate=False, reading_id=123456)
+    event.set("telemetry", outcome="stored")
+    event.redact_value(TOKEN)
+    path = f"/api/torque/upload/{TOKEN}".replace(TOKEN, "[redacted]")
+    event.set("http", {"route": "api/torque/upload/<str:token>", "path": path[:300], "status_code": 200,
+                       "response_size_bytes": 3})
     assert event_emit(event)
 
 

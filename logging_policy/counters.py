@@ -53,7 +53,7 @@ def counters_record(*, operation: str, decision: Decision) -> None:
     global _pending_events
     try:
         now = clock()
-        key = (int(now // MINUTE) * MINUTE, operation, decision.reason)
+        key = (int(now) // MINUTE * MINUTE, operation, decision.reason)
         with _lock:
             row = _pending.get(key)
             if row is None:

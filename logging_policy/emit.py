@@ -18,7 +18,7 @@ from django.conf import settings
 
 from logging_policy.counters import counters_record
 from logging_policy.events import WideEvent
-from logging_policy.metadata import static_fields_shared
+from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
 from logging_policy.policy import policy_current
 from logging_policy.redact import redact_line
 from logging_policy.sampling import decide
@@ -33,18 +33,23 @@ _CORE_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "par
 # If even the core is too large (a huge path, say), only these short, bounded fields remain.
 _MINIMAL_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "success", "duration_ms",
                    "service", "deployment", "feature_flags", "sampling")
-_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def event_open(*, operation: str, kind: str, request_id: str | None = None,
                trace_id: str | None = None) -> WideEvent:
     event = WideEvent(operation=operation, kind=kind, request_id=request_id, trace_id=trace_id)
-    event.share(static_fields_shared())
+    event.share(static_fields_shared(), STATIC_NAMESPACES)
     return event
 
 
 def _dumps(data: dict[str, Any], secrets: Iterable[str]) -> bytes:
-    return redact_line(orjson.dumps(data, default=str, option=_OPTIONS), secrets)
+    try:
+        line = orjson.dumps(data, default=str)
+    except orjson.JSONEncodeError:
+        # A dict with non-string keys somewhere (ids as keys, say). The option costs a third of the
+        # serialization on every event, so it is paid only by the events that need it.
+        line = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    return redact_line(line, secrets)
 
 
 def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:
@@ -106,8 +111,11 @@ def _write(line: bytes) -> None:
     configuration (a formatter, filters, propagation, a foreign handler) goes through `logging` as before.
     """
     handlers = logger.handlers
-    if logger.propagate or logger.filters or not all(type(h) in _FAST and h.formatter is None and not h.filters
-                                                     for h in handlers):
+    direct = not (logger.propagate or logger.filters)
+    for handler in handlers:  # a loop, not all(<generator>): this runs for every kept event
+        if type(handler) not in _FAST or handler.formatter is not None or handler.filters:
+            direct = False
+    if not direct:
         # makeRecord + handle: logger.info() would also walk the stack to find the caller.
         logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line.decode(), None, None))
         return

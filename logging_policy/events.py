@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,11 +72,12 @@ class WideEvent:
     def operation(self, value: str) -> None:
         self.data["operation"] = value
 
-    def share(self, namespaces: dict[str, dict[str, Any]]) -> None:
+    def share(self, namespaces: dict[str, dict[str, Any]], names: frozenset[str] | None = None) -> None:
         """Add namespaces that stay the same for many events (service, deployment) without copying them:
-        the event copies one only if it writes to it."""
+        the event copies one only if it writes to it. `names`, the keys of `namespaces`, if known."""
         self.data.update(namespaces)
-        self._shared = self._shared | namespaces.keys()
+        names = frozenset(namespaces) if names is None else names
+        self._shared = self._shared | names if self._shared else names
 
     def _namespace(self, namespace: str) -> dict[str, Any]:
         ns = self.data.get(namespace)
@@ -87,13 +88,24 @@ class WideEvent:
             self._shared = self._shared - {namespace}
         return ns
 
-    def set(self, namespace: str, **fields: Any) -> None:
-        """Merge `fields` into the namespace object `namespace` (created on first use)."""
+    def set(self, namespace: str, fields: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+        """Merge fields into the namespace object `namespace` (created on first use).
+
+        `event.set("trip", id=7)` or, for a dict already built, `event.set("telemetry", described)`:
+        passing a dict as keywords (`**described`) costs a repack of every key.
+        """
+        fresh = True  # a dict made here can become the namespace without a copy; the caller's cannot
+        if fields is None:
+            fields = more
+        elif more:
+            fields = {**fields, **more}
+        else:
+            fresh = False
         if not SECRET_FIELD_NAMES.isdisjoint(fields):
-            fields = {k: (REDACTED if k in SECRET_FIELD_NAMES else v) for k, v in fields.items()}
+            fields, fresh = {k: (REDACTED if k in SECRET_FIELD_NAMES else v) for k, v in fields.items()}, True
         ns = self.data.get(namespace)
         if ns is None:
-            self.data[namespace] = fields  # `**fields` is already a fresh dict: keep it, no copy
+            self.data[namespace] = fields if fresh else dict(fields)
         else:
             (self._namespace(namespace) if namespace in self._shared else ns).update(fields)
 
@@ -183,15 +195,20 @@ class WideEvent:
             return None
         self._emitted = True
         data = self.data
-        data["duration_ms"] = round(self.elapsed_ms(), 3)
+        data["duration_ms"] = _ms3(self.elapsed_ms())
         # Timers and query times accumulate unrounded; rounding once here is cheaper than per block.
         timings = data["timings_ms"]
         for name, value in timings.items():
             if type(value) is float:
-                timings[name] = round(value, 3)
-        if (db := data.get("db")) is not None and isinstance(db.get("time_ms"), float):
-            db["time_ms"] = round(db["time_ms"], 3)
+                timings[name] = _ms3(value)
+        if (db := data.get("db")) is not None and type(time_ms := db.get("time_ms")) is float:
+            db["time_ms"] = _ms3(time_ms)
         return data
+
+
+def _ms3(value: float) -> float:
+    """`round(value, 3)` for the non-negative durations here, at half the cost (k / 1000 prints as k / 1000)."""
+    return int(value * 1000.0 + 0.5) / 1000.0 if value >= 0.0 else round(value, 3)
 
 
 class _Timer:
@@ -218,7 +235,7 @@ class _NullEvent:
     request_id = ""
     operation = ""
 
-    def set(self, namespace: str, **fields: Any) -> None:
+    def set(self, namespace: str, fields: Mapping[str, Any] | None = None, /, **more: Any) -> None:
         pass
 
     def get(self, namespace: str, key: str, default: Any = None) -> Any:

@@ -42,6 +42,9 @@ def static_fields_shared() -> dict[str, dict[str, Any]]:
     return _static_fields()
 
 
+STATIC_NAMESPACES = frozenset({"service", "deployment", "feature_flags"})  # the keys of static_fields_shared()
+
+
 def reset_after_fork() -> None:
     """A forked worker is a new instance: give it its own instance_id."""
     _static_fields.cache_clear()

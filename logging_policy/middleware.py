@@ -137,19 +137,22 @@ class WideEventMiddleware:
         size = len(response.content) if response is not None and not response.streaming else None
         match = getattr(request, "resolver_match", None)
         if match is not None:
+            path = request.path
             for name in SECRET_KWARGS:
                 if secret := match.kwargs.get(name):
-                    event.redact_value(str(secret))
+                    # Replaced here, where it is known to be; the emission scrub stays as the backstop.
+                    event.redact_value(secret := str(secret))
+                    path = path.replace(secret, "[redacted]")
             if event.operation == "http_request" and match.view_name:
                 event.operation = match.view_name
-            fields = {"route": match.route, "path": request.path[:300], "status_code": status}
+            fields = {"route": match.route, "path": path[:300], "status_code": status}
         else:
             if event.operation == "http_request":
                 event.operation = "http_unrouted"
             fields = {"path": unrouted_path(request.path), "status_code": status}
         if size is not None:
             fields["response_size_bytes"] = size
-        event.set("http", **fields)
+        event.set("http", fields)
         if status >= 500:
             event.data["success"] = False
             if "error" not in event.data:

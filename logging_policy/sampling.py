@@ -82,7 +82,15 @@ def trace_draw(trace_id: str) -> float:
     return int.from_bytes(digest, "big") / _SCALE
 
 
+# The decisions that need no draw, built once: most kept events take one of these.
+_KEEP = {reason: Decision(keep=True, reason=reason, rate=1.0, would_keep=True) for reason in (
+    "error", "slow", "critical_event", "always_keep_operation", "always_keep_tier", "new_vehicle",
+    "operation_rate", "default_rate")}
+
+
 def _decision(policy: PolicySnapshot, reason: str, rate: float, trace_id: str) -> Decision:
+    if rate >= 1.0 and reason in _KEEP:
+        return _KEEP[reason]  # keep is True whether or not the policy is a dry run
     rate = min(max(rate, 0.0), 1.0)
     would_keep = rate >= 1.0 or (rate > 0.0 and trace_draw(trace_id) < rate)
     return Decision(keep=would_keep or policy.dry_run, reason=reason, rate=rate, would_keep=would_keep)

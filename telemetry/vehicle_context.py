@@ -64,7 +64,7 @@ def vehicle_context_add(*, vehicle: Vehicle) -> dict[str, Any]:
     """Put the vehicle's context on the current event; no query when `stats` was select_related."""
     context = vehicle_context(vehicle_id=vehicle.pk, stats=vehicle_stats_of(vehicle), policy=policy_current(),
                               now=timezone.now())
-    current_event().set("vehicle", **context)
+    current_event().set("vehicle", context)
     return context
 
 
@@ -72,5 +72,5 @@ def vehicle_context_add_by_id(*, vehicle_id: int) -> dict[str, Any]:
     """Put the vehicle's context on the current event: one query by primary key."""
     stats = VehicleStats.objects.filter(vehicle_id=vehicle_id).first()
     context = vehicle_context(vehicle_id=vehicle_id, stats=stats, policy=policy_current(), now=timezone.now())
-    current_event().set("vehicle", **context)
+    current_event().set("vehicle", context)
     return context

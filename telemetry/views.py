@@ -78,7 +78,7 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
     vehicle_context_add(vehicle=vehicle)
     if upload is None:
         return error_response(*refused)
-    event.set("telemetry", **upload_describe(upload))
+    event.set("telemetry", upload_describe(upload))
 
     result = upload_ingest(vehicle=vehicle, upload=upload, trip=trip)
     event.set("telemetry", outcome=result.outcome)

@@ -31,5 +31,5 @@ def vehicle_stats(request: HttpRequest, vehicle_id: int) -> JsonResponse:
         return error_response("E004")
     stats = vehicle_stats_of(vehicle)
     context = vehicle_context(vehicle_id=vehicle.pk, stats=stats, policy=policy_current(), now=timezone.now())
-    event.set("vehicle", **context)
+    event.set("vehicle", context)
     return JsonResponse({**context, **row_json(stats, EXTRA_FIELDS)})

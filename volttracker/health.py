@@ -24,6 +24,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001
         checks["cache"] = f"error: {type(exc).__name__}"
     healthy = checks["database"] == "ok"
-    current_event().set("health", **checks)
+    current_event().set("health", checks)
     return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
                         status=200 if healthy else 503)

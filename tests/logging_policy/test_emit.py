@@ -73,6 +73,11 @@ def test_any_value_type_serializes(wide_events) -> None:
     assert written["vehicle"]["odd"].startswith("<object object")
 
 
+def test_dicts_with_non_string_keys_serialize() -> None:
+    line = serialize({"operation": "probe", "by_vehicle": {7: 2, None: 1}, "nested": {"a": {3.5: "x"}}})
+    assert orjson.loads(line) == {"operation": "probe", "by_vehicle": {"7": 2, "null": 1}, "nested": {"a": {"3.5": "x"}}}
+
+
 def test_oversized_event_is_truncated_to_valid_json_with_a_flag(settings, wide_events) -> None:
     settings.WIDE_EVENTS_MAX_BYTES = 4096
     event = event_open(operation="probe", kind="task")

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from logging_policy.events import _ms3
 from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, event_open
 from logging_policy.ids import event_timestamp
-from logging_policy.metadata import static_fields_shared
+from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
 from logging_policy.policy import policy_override
 from logging_policy.sampling import PolicySnapshot
 
@@ -106,3 +109,28 @@ def test_writing_to_a_shared_namespace_copies_it_for_that_event_only() -> None:
     assert "notes" not in static_fields_shared()["service"]
     assert event.data["feature_flags"]["probe_flag"] is True
     assert event_open(operation="probe", kind="task").data["feature_flags"] == static_fields_shared()["feature_flags"]
+
+
+def test_the_static_namespace_names_are_the_shared_namespaces() -> None:
+    assert STATIC_NAMESPACES == static_fields_shared().keys()
+    event = event_open(operation="probe", kind="task")
+    for name in STATIC_NAMESPACES:  # every shared namespace is copied before a write, not written through
+        event.set(name, probe=True)
+        assert "probe" not in static_fields_shared()[name]
+
+
+def test_set_takes_a_built_dict_without_keeping_the_callers_dict() -> None:
+    event = event_open(operation="probe", kind="task")
+    described = {"soc_pct": 80.5, "email": "owner@example.org"}
+    event.set("telemetry", described)
+    event.set("telemetry", {"stored": True}, outcome="stored")
+    described["soc_pct"] = 1.0  # the caller's dict stays the caller's
+    assert event.data["telemetry"] == {"soc_pct": 80.5, "email": "[redacted]", "stored": True, "outcome": "stored"}
+    assert described == {"soc_pct": 1.0, "email": "owner@example.org"}
+
+
+@given(st.floats(min_value=0.0, max_value=1e9, allow_nan=False))
+def test_durations_are_rounded_to_three_decimals(value: float) -> None:
+    rounded = _ms3(value)
+    assert abs(rounded - value) <= 0.0005 + value * 1e-15
+    assert rounded == round(rounded, 3)  # prints with at most three decimals
