@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from logging_policy.events import current_event
 from telemetry.charging_core import (
-    ChargeSignal, SessionState, session_figures, session_is_stale, session_open, session_step,
+    ChargeSignal, SessionState, session_figures, session_is_stale, session_location, session_open, session_step,
 )
 from telemetry.insert_once import insert_once
 from telemetry.models import ChargingSession, Trip, Vehicle
@@ -22,11 +22,12 @@ _STATE_FIELDS = tuple(SessionState.__dataclass_fields__)
 _CAS_ATTEMPTS = 3
 
 
-def _state(session: ChargingSession) -> SessionState:
+def session_state_of(session: ChargingSession) -> SessionState:
     return SessionState(**{name: getattr(session, name) for name in _STATE_FIELDS})
 
 
-def _apply(session: ChargingSession, state: SessionState, usable_kwh: float) -> dict[str, object]:
+def session_apply(session: ChargingSession, state: SessionState, usable_kwh: float) -> dict[str, object]:
+    """Set the state and its figures on the row object; returns the fields set, for an UPDATE."""
     figures = session_figures(state, usable_kwh)
     fields: dict[str, object] = {name: getattr(state, name) for name in _STATE_FIELDS}
     fields.update(kwh_added=figures.kwh_added, kwh_source=figures.kwh_source, avg_power_kw=figures.avg_power_kw,
@@ -40,11 +41,8 @@ def _session_insert(*, vehicle: Vehicle, at: datetime, signal: ChargeSignal,
                     values: dict[str, float]) -> ChargingSession | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new session, or None if one is already open."""
     session = ChargingSession(vehicle=vehicle, last_received_at=timezone.now())
-    lat, lon = values.get("latitude"), values.get("longitude")
-    if lat is not None and lon is not None:
-        # About 100 m: where the car charges (home, work), not where it stands exactly.
-        session.latitude, session.longitude = round(lat, 3), round(lon, 3)
-    _apply(session, session_open(at, signal, values.get("soc_pct")), vehicle.usable_battery_kwh)
+    session.latitude, session.longitude = session_location(values) or (None, None)
+    session_apply(session, session_open(at, signal, values.get("soc_pct")), vehicle.usable_battery_kwh)
     return session if insert_once(session) else None
 
 
@@ -81,7 +79,7 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
     soc = values.get("soc_pct")
     event = current_event()
     for _ in range(_CAS_ATTEMPTS):
-        if session is not None and session_is_stale(_state(session), at, stale_s):
+        if session is not None and session_is_stale(session_state_of(session), at, stale_s):
             charging_session_close(session_id=session.pk, reason="stale")
             session = None
         if session is None:
@@ -96,8 +94,8 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
             session = open_sessions.first()  # another upload opened it first
             continue
         before = session.last_reading_at
-        state = session_step(_state(session), at, signal, soc)
-        fields = _apply(session, state, vehicle.usable_battery_kwh)
+        state = session_step(session_state_of(session), at, signal, soc)
+        fields = session_apply(session, state, vehicle.usable_battery_kwh)
         if signal.kind == "charging":
             fields["last_received_at"] = timezone.now()
         if ChargingSession.objects.filter(pk=session.pk, is_complete=False, last_reading_at=before).update(**fields):

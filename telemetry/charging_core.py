@@ -5,10 +5,13 @@ A reading is a *charging* reading when the charger reports power while plugged
 `k22000b`) with the car standing still and the engine off (with the engine on,
 a standing Volt in Hold mode also charges its pack: that is not a charge).
 A session accumulates consecutive charging readings; `docs/charging.md` has the rules.
+The same rules replay a trip's stored readings in time order at finalization
+(`sessions_replay`), and `sessions_reconcile` says what the stored rows need to match.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from statistics import median
@@ -30,6 +33,9 @@ FIRST_CURVE_STRIDE_S = 15
 ReadingKind = Literal["charging", "moving", "idle"]
 Level = Literal["L1", "L2", "DCFC", ""]
 KwhSource = Literal["charger_power", "battery_power", "soc", ""]
+CloseReason = Literal["drove_off", "stale", ""]
+# One stored reading: its time and its values by stored field name (docs/units.md), empty ones left out.
+ChargeReading = tuple[datetime, dict[str, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,12 @@ def charge_signal(values: dict[str, float]) -> ChargeSignal:
     if (hv_kw is not None and hv_kw <= -MIN_CHARGE_KW and speed is not None and engine_off and not unplugged):
         return ChargeSignal("charging", -hv_kw, "battery_power")
     return ChargeSignal("idle")
+
+
+def session_location(values: dict[str, float]) -> tuple[float, float] | None:
+    """Where the session opened, to about 100 m: where the car charges (home, work), not where it stands."""
+    lat, lon = values.get("latitude"), values.get("longitude")
+    return (round(lat, 3), round(lon, 3)) if lat is not None and lon is not None else None
 
 
 def charge_level(power_kw: float | None) -> Level:
@@ -168,3 +180,85 @@ def session_figures(state: SessionState, usable_battery_kwh: float) -> SessionFi
         kwh_added=round(kwh, 4) if kwh is not None else None, kwh_source=source,
         avg_power_kw=round(avg, 3) if avg is not None else None, level=charge_level(typical),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedSession:
+    state: SessionState
+    closed_reason: CloseReason  # why the readings closed it; "" when still open after the last one
+    location: tuple[float, float] | None
+
+
+def sessions_replay(readings: Iterable[ChargeReading], stale_seconds: float) -> list[ReplayedSession]:
+    """The sessions that readings in time order make, by the rules uploads apply one reading at a time."""
+    done: list[ReplayedSession] = []
+    state: SessionState | None = None
+    location: tuple[float, float] | None = None
+    for at, values in readings:
+        signal = charge_signal(values)
+        if state is not None and signal.kind == "moving":
+            done.append(ReplayedSession(state, "drove_off", location))
+            state = None
+        elif state is not None and session_is_stale(state, at, stale_seconds):
+            done.append(ReplayedSession(state, "stale", location))
+            state = None
+        if state is not None:
+            state = session_step(state, at, signal, values.get("soc_pct"))
+        elif signal.kind == "charging":
+            state, location = session_open(at, signal, values.get("soc_pct")), session_location(values)
+    if state is not None:
+        done.append(ReplayedSession(state, "", location))
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    id: int
+    state: SessionState
+    is_complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRepair:
+    """What one replayed session needs written so that the stored rows say the same."""
+
+    replayed: ReplayedSession
+    session_id: int | None  # the row to rewrite; None: the uploads missed the session, store it
+    merged_ids: tuple[int, ...] = ()  # rows the uploads split off this session: deleted
+    close: bool = False  # the row is open but the readings closed the session
+
+
+def _same_charge(a: SessionState, b: SessionState) -> bool:
+    """Equal but for readings after the charge's last charging one (the beat may close a session before
+    its trailing idle readings are applied: those change no kWh and need no rewrite)."""
+    return (a.started_at, a.ended_at, a.reading_count, a.kwh_integrated, a.charging_seconds, a.start_soc,
+            a.peak_power_kw, a.kwh_source) == (b.started_at, b.ended_at, b.reading_count, b.kwh_integrated,
+                                               b.charging_seconds, b.start_soc, b.peak_power_kw, b.kwh_source)
+
+
+def _overlap(a: SessionState, b: SessionState) -> bool:
+    return a.started_at <= b.last_reading_at and b.started_at <= a.last_reading_at
+
+
+def sessions_reconcile(replayed: Sequence[ReplayedSession], stored: Sequence[StoredSession]) -> list[SessionRepair]:
+    """The repairs that make the stored sessions match the replay; a row that already does is not named.
+
+    A stored row belongs to the first replayed session whose time span it overlaps. Of several rows
+    belonging to one session, the open one is kept (uploads still advance it), else the one starting
+    where the replay does, else the earliest; the others are merged into it.
+    """
+    claimed: set[int] = set()
+    repairs: list[SessionRepair] = []
+    for found in replayed:
+        rows = [row for row in stored if row.id not in claimed and _overlap(row.state, found.state)]
+        claimed.update(row.id for row in rows)
+        if not rows:
+            repairs.append(SessionRepair(found, None))
+            continue
+        keep = min(rows, key=lambda r: (r.is_complete, r.state.started_at != found.state.started_at,
+                                        r.state.started_at))
+        merged = tuple(row.id for row in rows if row is not keep)
+        close = not keep.is_complete and found.closed_reason != ""
+        if merged or close or not _same_charge(keep.state, found.state):
+            repairs.append(SessionRepair(found, keep.id, merged, close))
+    return repairs

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from logging_policy.events import current_event
 from telemetry.battery import battery_sample_record, vehicle_battery_context
+from telemetry.charging_core import ChargeReading
+from telemetry.charging_replay import charge_readings, charging_sessions_replay
 from telemetry.gasmode import GasState, gas_mode_replay, gas_mode_step
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.refuel import refuels_replay
@@ -27,7 +29,7 @@ logger = logging.getLogger(__name__)
 _SAMPLE_FIELDS = (
     "recorded_at", "odometer_miles", "trip_distance_miles", "speed_mph", "gps_speed_mph", "hv_power_kw",
     "soc_pct", "trip_fuel_gallons", "volt_fuel_level_pct", "fuel_level_pct", "ambient_temp_f",
-    "battery_capacity_kwh", "engine_rpm",
+    "battery_capacity_kwh", "engine_rpm", "charger_status", "charger_power_kw", "latitude", "longitude",
 )
 
 
@@ -110,8 +112,9 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
     return entered
 
 
-def _samples(trip: Trip) -> tuple[list[Sample], GasState]:
-    """The trip's readings in time order, and gas-mode detection replayed over them (one query)."""
+def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading]]:
+    """The trip's readings in time order, gas-mode detection replayed over them, and their charging
+    values (one query)."""
     rows = Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS)
     gas = gas_mode_replay((r[0], r[12], r[6]) for r in rows)
     return [
@@ -122,7 +125,7 @@ def _samples(trip: Trip) -> tuple[list[Sample], GasState]:
             ambient_temp_f=r[10], battery_capacity_kwh=r[11],
         )
         for r in rows
-    ], gas
+    ], gas, charge_readings(rows, _SAMPLE_FIELDS)
 
 
 def trip_finalize(*, trip_id: int) -> Trip | None:
@@ -134,7 +137,7 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
             event.set("trip", id=trip_id, already_closed=trip is not None)
             return None
         with event.timer("trip_compute"):
-            samples, gas = _samples(trip)
+            samples, gas, charge = _samples(trip)
             # The replay over every reading in time order wins over what uploads saw as they came.
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas.entered_at, gas.soc_at_entry
             metrics = trip_metrics_compute(
@@ -149,6 +152,7 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
                      "battery_capacity_kwh", "notes"):
             setattr(trip, name, getattr(metrics, name))
         refuels_replay(trip=trip, samples=samples)
+        charging_sessions_replay(trip=trip, readings=charge)
         trip.is_closed = True
         trip.ended_at = trip.last_reading_at
         trip.finalized_at = timezone.now()
