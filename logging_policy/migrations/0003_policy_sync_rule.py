@@ -7,18 +7,18 @@ from typing import Any
 
 from django.db import migrations
 
-from logging_policy.migrations._policy_edit import RuleMove, rules_move
+from logging_policy.migrations._policy_edit import RuleMove, defaults_move
 
 MOVES: list[RuleMove] = [("policy_sync", None, 0.001)]
 BY = "migration 0003_policy_sync_rule"
 
 
 def forward(apps: Any, schema_editor: Any) -> None:
-    rules_move(apps, MOVES, by=BY)
+    defaults_move(apps, rules=MOVES, by=BY)
 
 
 def backward(apps: Any, schema_editor: Any) -> None:
-    rules_move(apps, [(op, new, seeded) for op, seeded, new in MOVES], by=BY)
+    defaults_move(apps, rules=[(op, new, seeded) for op, seeded, new in MOVES], by=BY)
 
 
 class Migration(migrations.Migration):

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import replace
-from importlib import import_module
 from typing import Any
 
 import pytest
 import redis
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
-from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
+from logging_policy.models import LoggingPolicy
 from logging_policy.payload import snapshot_from_payload
 from logging_policy.policy import CACHE_KEY, CACHE_TIMEOUT_S, policy_current, policy_forget, policy_payload_active
 from logging_policy.sampling import decide, default_policy
@@ -30,7 +28,6 @@ from tests.logging_policy.policy_form import policy_form_data
 from tests.logging_policy.test_policy_cache import REDIS_AWAY
 
 pytestmark = pytest.mark.django_db
-MIGRATION = import_module("logging_policy.migrations.0003_policy_sync_rule")
 
 
 def admin_save(client: Any, **changes: Any) -> None:
@@ -107,38 +104,3 @@ def test_beat_runs_the_sync_every_few_seconds_and_drops_runs_left_queued() -> No
     entry = settings.CELERY_BEAT_SCHEDULE["sync-policy"]
     assert entry == {"task": "logging_policy.tasks.policy_sync", "schedule": 5.0, "options": {"expires": 5.0}}
     assert policy_sync.name == entry["task"]
-
-
-def without_sync_rule(*, version: int) -> LoggingPolicy:
-    """The active policy as before migration 0003, at `version`."""
-    policy = LoggingPolicy.objects.get(is_active=True)
-    OperationRule.objects.filter(policy=policy, operation="policy_sync").delete()
-    LoggingPolicy.objects.filter(pk=policy.pk).update(version=version)
-    return policy
-
-
-def test_the_migration_edits_an_untouched_seed_in_place() -> None:
-    policy = without_sync_rule(version=1)
-    MIGRATION.forward(apps, None)
-    policy.refresh_from_db()
-    assert policy.version == 1 and not PolicyChange.objects.exists()
-    assert policy.rules.get(operation="policy_sync").sample_rate == 0.001
-    MIGRATION.backward(apps, None)
-    assert not policy.rules.filter(operation="policy_sync").exists()
-
-
-def test_the_migration_records_its_change_to_an_edited_policy_and_keeps_an_admins_choice() -> None:
-    policy = without_sync_rule(version=4)
-    PolicyChange.objects.create(policy=policy, version=4, before=None, after={}, changed_by_username="admin")
-    MIGRATION.forward(apps, None)
-    policy.refresh_from_db()
-    change = PolicyChange.objects.get(changed_by_username="migration 0003_policy_sync_rule")
-    assert (policy.version, change.version, change.changed_by) == (5, 5, None)
-    assert change.diff == {"rules.policy_sync.sample_rate": [None, 0.001]}
-    assert change.after == policy_payload_active() and change.before["version"] == 4
-
-    policy.rules.filter(operation="policy_sync").update(sample_rate=0.5)  # the admin's choice afterwards
-    MIGRATION.backward(apps, None)
-    MIGRATION.forward(apps, None)
-    assert policy.rules.get(operation="policy_sync").sample_rate == 0.5
-    assert LoggingPolicy.objects.get().version == 5
