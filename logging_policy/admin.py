@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from logging_policy.changes import policy_active_get_or_create, policy_change_record, policy_version_next
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
 from logging_policy.overview import sampling_overview_view
-from logging_policy.policy import CHECK_INTERVAL_S
+from logging_policy.policy import CHECK_INTERVAL_S, policy_heal_bound_s
 from logging_policy.sampling import BUSINESS_EVENTS, TIERS
 
 EDIT_PERMISSION = "logging_policy.change_sampling_policy"
@@ -140,8 +140,9 @@ class LoggingPolicyAdmin(admin.ModelAdmin):
                 messages.info(request, f"Policy v{form.instance.version} is in force here now and in every "
                                        f"process within {CHECK_INTERVAL_S:g} seconds.")
             else:
-                messages.warning(request, "Saved, but the shared cache (Redis) could not be reached: other "
-                                          "processes apply this policy within a minute of it coming back.")
+                messages.warning(request, "Saved, but the shared cache (Redis) could not be reached: every "
+                                          f"process applies this policy within {policy_heal_bound_s():g} seconds "
+                                          "of it coming back.")
 
         policy_change_record(policy=form.instance, before=request._policy_before,  # type: ignore[attr-defined]
                              user=request.user, on_published=tell)

@@ -2,7 +2,8 @@
 
 A change is recorded inside the admin's transaction (PolicyChange row); once it
 commits, the new policy is published to every process and a `policy_changed`
-wide event is emitted, which sampling always keeps.
+wide event is emitted, which sampling always keeps. A publish that is lost is
+made good by beat's `policy_sync` (logging_policy.policy.policy_shared_reconcile).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from logging_policy.emit import event_emit, event_open
 from logging_policy.events import current_event
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
 from logging_policy.payload import Payload, payload_diff, snapshot_to_payload
-from logging_policy.policy import policy_publish
+from logging_policy.policy import policy_heal_bound_s, policy_publish
 from logging_policy.sampling import default_policy
 
 
@@ -80,7 +81,7 @@ def policy_change_announce(*, change: PolicyChange) -> bool:
               previous_version=(change.before or {}).get("version"), changes=change.diff,
               published=published)
     if not published:
-        event.note_warning("E501", "shared cache unreachable: other processes see this policy when "
-                                   "their cached copy expires")
+        event.note_warning("E501", "shared cache unreachable: every process sees this policy within "
+                                   f"{policy_heal_bound_s():g} s of it coming back (beat's policy_sync)")
     event_emit(event)
     return published

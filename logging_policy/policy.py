@@ -4,11 +4,16 @@ Every web and worker process holds the snapshot in memory; `policy_current()`
 is a module-global read on the hot path. At most every
 CHECK_INTERVAL_S one caller compares the payload in the shared cache (Redis)
 with its own: an admin save publishes there on commit, so it is in force
-everywhere within about two seconds. The database is read only when the shared
-cache has no payload (first start, expiry) or cannot be reached; a snapshot is
-never served longer than MAX_AGE_S without Redis or the database confirming it.
-If both are away, the last snapshot (or the defaults) keeps serving and says so
-in `PolicySnapshot.degraded`, which the event carries as a warning (E501).
+everywhere within about two seconds. A publish can be lost (Redis blip, or the
+saving process dies between commit and publish): `policy_shared_reconcile`, run by
+beat every POLICY_SYNC_INTERVAL_SECONDS, puts the database's policy back in the
+shared cache, so a committed change is in force everywhere within that interval
+plus CHECK_INTERVAL_S (`policy_heal_bound_s`). The database is read on the request
+path only when the shared cache has no payload (first start, beat not running) or
+cannot be reached; a snapshot is never served longer than MAX_AGE_S without Redis
+or the database confirming it. If both are away, the last snapshot (or the
+defaults) keeps serving and says so in `PolicySnapshot.degraded`, which the event
+carries as a warning (E501).
 """
 
 from __future__ import annotations
@@ -20,15 +25,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.core.cache import cache
 
+from logging_policy.events import current_event
 from logging_policy.payload import Payload, snapshot_from_payload
 from logging_policy.sampling import PolicySnapshot, default_policy
 
 CACHE_KEY = "logging_policy:active"
 CHECK_INTERVAL_S = 2.0
 MAX_AGE_S = 5.0
-# The cached payload expires so that a publish lost while Redis was away heals by itself:
+# Beat's reconcile renews the cached payload; the expiry is the fallback when beat is not running:
 # then one process reads the database (two queries) and publishes again.
 CACHE_TIMEOUT_S = 60
 
@@ -138,7 +145,7 @@ def policy_publish(payload: Payload) -> bool:
     """Put a freshly saved policy in force: in the shared cache for every process, and here at once.
 
     Returns False when the shared cache could not be written; the other processes
-    then pick the change up when the cached copy expires (CACHE_TIMEOUT_S).
+    then pick the change up once `policy_shared_reconcile` republishes it (`policy_heal_bound_s`).
     """
     global _state
     published = True
@@ -150,6 +157,39 @@ def policy_publish(payload: Payload) -> bool:
     with _lock:
         _state = _State(snapshot_from_payload(payload, source="database"), payload, now, now)
     return published
+
+
+def policy_shared_reconcile() -> bool:
+    """Make the shared copy equal the database's active policy; True when it had to be rewritten.
+
+    Beat runs it every POLICY_SYNC_INTERVAL_SECONDS, off the request path: two queries and one or
+    two Redis calls. An equal copy only has its expiry renewed, so no request has to refill it.
+    """
+    event = current_event()
+    # The shared copy first: the database read after it is at least as new. A save committed
+    # between the read and the write can still be overwritten by this older payload; the next
+    # run compares again and puts it back, so the shared copy converges within one interval.
+    shared = cache.get(CACHE_KEY)
+    payload = policy_payload_active()
+    shared_version = shared.get("version") if isinstance(shared, dict) else None
+    event.set("policy", version=payload["version"] if payload else None, shared_version=shared_version)
+    if shared == payload:
+        if payload is not None:
+            cache.touch(CACHE_KEY, CACHE_TIMEOUT_S)
+        event.set("policy", republished=False)
+        return False
+    if payload is None:  # no active policy row: every process falls back to the database (the defaults)
+        cache.delete(CACHE_KEY)
+    else:
+        cache.set(CACHE_KEY, payload, CACHE_TIMEOUT_S)
+    event.set("policy", republished=True)
+    event.fact("policy_republished")
+    return True
+
+
+def policy_heal_bound_s() -> float:
+    """Seconds within which a committed change is in force everywhere, even when its publish was lost."""
+    return float(settings.POLICY_SYNC_INTERVAL_SECONDS) + CHECK_INTERVAL_S
 
 
 def policy_forget(*, shared: bool = False) -> None:

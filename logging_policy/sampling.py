@@ -17,9 +17,10 @@ from typing import Any
 TIERS = ("new", "light", "moderate", "heavy")
 # Business facts an admin may mark critical (always kept). Adding a fact in code? List it here.
 BUSINESS_EVENTS = ("trip_created", "gas_mode_entered", "trip_finalized", "charging_session_started",
-                   "refuel_detected")
-# Audit facts no policy can sample away: a policy change must always leave a trace.
-AUDIT_EVENTS = frozenset({"policy_changed"})
+                   "charging_session_closed", "refuel_detected", "weather_catch_up_queued")
+# Audit facts no policy can sample away: a policy change must always leave a trace, and so must
+# a change that reached the processes late because its publish was lost (policy_republished).
+AUDIT_EVENTS = frozenset({"policy_changed", "policy_republished"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +140,17 @@ def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
 
 
 def default_policy() -> PolicySnapshot:
-    """The seeded defaults (migration 0002 writes the same), used when no policy is readable."""
-    trip_ops = ("trip_finalize", "trips_close_stale", "trip_weather")
+    """The seeded defaults (migrations 0002 and later write the same), used when no policy is readable."""
+    trip_ops = ("trip_finalize", "trip_weather")
     return PolicySnapshot(
         rules={
             "telemetry_upload": OperationRule(sample_rate=0.05),
             **{name: OperationRule(sample_rate=1.0) for name in trip_ops},
+            # Beat's sweep, every minute: idle it is noise. One that closed or queued something carries
+            # a critical fact, one that failed is an error: kept whole either way.
+            "trips_close_stale": OperationRule(sample_rate=0.01),
             "external_api.weather": OperationRule(sample_rate=1.0),
+            # Beat runs it every few seconds; a run that republished is kept whole (AUDIT_EVENTS).
+            "policy_sync": OperationRule(sample_rate=0.001),
         }
     )

@@ -53,7 +53,9 @@ def charging_session_close(*, session_id: int, reason: str) -> bool:
     )
     Trip.objects.filter(charging_session_id=session_id).update(charging_session=None)
     if closed:
-        current_event().set("charging", closed_session_id=session_id, closed_reason=reason)
+        event = current_event()
+        event.fact("charging_session_closed")
+        event.set("charging", closed_session_id=session_id, closed_reason=reason)
     return bool(closed)
 
 
@@ -118,6 +120,7 @@ def charging_sessions_close_stale(*, now: datetime | None = None) -> int:
             is_complete=True, closed_at=timezone.now(), closed_reason="stale"
         )
         Trip.objects.filter(charging_session_id__in=ids).update(charging_session=None)
+        current_event().fact("charging_session_closed")
     return len(ids)
 
 

@@ -27,6 +27,8 @@ def trips_close_stale() -> int:
     """Finalize every trip, and close every charging session, with no upload for the stale window (beat).
 
     Also re-queues the weather of recently finished trips that have none (bounded; docs/weather.md).
+    A sweep that did any of it carries a critical business fact, one that failed an error: the
+    default policy samples only the idle ones (docs/policy.md).
     """
     event = current_event()
     ids = trips_stale_ids()

@@ -60,6 +60,7 @@ def trips_weather_catch_up(*, now: datetime | None = None) -> int:
         Trip.objects.filter(pk__in=ids).update(weather_attempted_at=now)
         for trip_id in ids:
             trip_weather_enqueue(trip_id=trip_id)
+        current_event().fact("weather_catch_up_queued")
     current_event().set("weather", catch_up_queued=len(ids))
     return len(ids)
 

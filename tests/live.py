@@ -123,6 +123,22 @@ def live_worker(django_db_setup: None, django_db_blocker: Any, tmp_path_factory:
     live_process_stop(worker)
 
 
+def live_beat_start(tmp: Path, env: dict[str, str]) -> LiveProcess:
+    """`celery beat` sending the settings' schedule to the real broker (run by `live_worker`); stop it after."""
+    log_path = tmp / "beat.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "volttracker", "beat", "--loglevel=INFO",
+             "--schedule", str(tmp / "celerybeat-schedule")],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    beat = LiveProcess(proc, Path(env["WIDE_EVENTS_PATH"]), log_path)
+    beat.wait_until(lambda: "beat: Starting" in beat.log() or proc.poll() is not None, "beat start", timeout=60)
+    if proc.poll() is not None:
+        pytest.fail(f"celery beat exited with {proc.returncode}:\n{beat.log()}")
+    return beat
+
+
 class LiveWeb(LiveProcess):
     """A real web server process (gunicorn, two worker processes) serving the test database."""
 

@@ -152,6 +152,7 @@ CELERY_TASK_PUBLISH_RETRY = False
 
 TRIP_STALE_SECONDS: int = env.int("TRIP_STALE_SECONDS", default=120)
 STATS_REFRESH_INTERVAL_SECONDS: int = env.int("STATS_REFRESH_INTERVAL_SECONDS", default=900)
+POLICY_SYNC_INTERVAL_SECONDS: float = env.float("POLICY_SYNC_INTERVAL_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "close-stale-trips": {
         "task": "telemetry.tasks.trips_close_stale",
@@ -160,6 +161,13 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-vehicle-stats": {
         "task": "telemetry.tasks.vehicle_stats_refresh_all",
         "schedule": float(STATS_REFRESH_INTERVAL_SECONDS),
+    },
+    # Heals a policy publish that was lost (docs/policy.md). A run still queued after one interval
+    # is dropped: the next one does the same work, so a stopped worker does not pile them up.
+    "sync-policy": {
+        "task": "logging_policy.tasks.policy_sync",
+        "schedule": POLICY_SYNC_INTERVAL_SECONDS,
+        "options": {"expires": POLICY_SYNC_INTERVAL_SECONDS},
     },
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -69,6 +70,30 @@ def test_every_api_endpoint_refuses_anyone_but_the_owner_and_staff(client, volt,
     User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
     client.login(username="staffer", password="pw-staff-123")
     assert client.get(missing).status_code == 404
+
+
+def answer(response: Any) -> tuple[int, list[str], str | None]:
+    """Status, the body's keys and its error code: an error answer is `(status, ["error"], code)`."""
+    body = response.json()
+    return response.status_code, list(body), (body.get("error") or {}).get("code")
+
+
+def test_a_missing_vehicle_is_404_to_staff_on_every_route_and_looks_like_someone_elses_to_a_token(
+        client, volt, owned) -> None:
+    missing = {**owned, "vehicle_id": owned["vehicle_id"] + 1000, "trip_id": owned["trip_id"] + 1000}
+    routes = [url_for(pattern, missing) for pattern in api_patterns()]
+    assert len([url for url in routes if "/vehicles/" in url]) == 4
+    User.objects.create_user("plain", password="pw-plain-123")
+    User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    for url in routes:
+        assert answer(client.get(url)) == (401, ["error"], "E401"), url
+        token = client.get(url, headers={"Authorization": f"Bearer {volt.token}"})
+        assert answer(token) == (403, ["error"], "E402"), url
+        client.login(username="plain", password="pw-plain-123")
+        assert answer(client.get(url)) == (401, ["error"], "E401"), url
+        client.login(username="staffer", password="pw-staff-123")
+        assert answer(client.get(url)) == (404, ["error"], "E004"), url
+        client.logout()
 
 
 def test_every_admin_page_needs_a_staff_login_with_the_models_permission(client, owned) -> None:

@@ -122,7 +122,7 @@ def test_a_trip_finished_while_weather_failed_gets_it_from_the_stale_task(
     assert timezone.now() - trip.weather_attempted_at < timedelta(minutes=1)
 
 
-def test_the_seeded_policy_keeps_every_weather_and_trip_operation() -> None:
+def test_the_seeded_policy_keeps_every_weather_and_trip_operation_but_the_idle_sweep() -> None:
     from logging_policy.payload import snapshot_from_payload
     from logging_policy.policy import policy_payload_active
     from logging_policy.sampling import decide
@@ -133,9 +133,13 @@ def test_the_seeded_policy_keeps_every_weather_and_trip_operation() -> None:
     seeded = snapshot_from_payload(payload, source="database")
     unlucky = trace_id_drawing(at_least=0.99)  # dropped by any rate below 99 %
     vehicle = {"id": 1, "total_trips": 5, "account_age_days": 400}
-    for operation in ("trip_weather", "external_api.weather", "trips_close_stale", "trip_finalize"):
+    for operation in ("trip_weather", "external_api.weather", "trip_finalize"):
         decision = decide(seeded, {"operation": operation, "trace_id": unlucky, "success": True,
                                    "duration_ms": 5.0, "vehicle": vehicle})
         assert (operation, decision.keep, decision.rate) == (operation, True, 1.0)
+    # The sweep is kept when it acted (a critical fact, tests/telemetry/test_stale_sweep.py), else at 1 %.
+    sweep = decide(seeded, {"operation": "trips_close_stale", "trace_id": unlucky, "success": True,
+                            "duration_ms": 5.0, "business": {"weather_catch_up_queued": True}})
+    assert (sweep.keep, sweep.reason) == (True, "critical_event")
     assert decide(seeded, {"operation": "telemetry_upload", "trace_id": unlucky, "success": True,
                            "duration_ms": 5.0, "vehicle": vehicle}).keep is False
