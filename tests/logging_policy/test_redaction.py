@@ -61,6 +61,10 @@ def test_any_field_named_like_a_secret_is_redacted(wide_events) -> None:
         (b'{"a":"mail me at a.b@c.example.com"}', b'{"a":"mail me at [redacted]"}'),
         (b'{"a":"x%40y.org"}', b'{"a":"[redacted]"}'),
         (b'{"h":"Basic dXNlcjpwYXNz"}', b'{"h":"Basic [redacted]"}'),
+        (b'{"m":"invalid token Bearer eyJhbGciOi.x"}', b'{"m":"invalid token Bearer [redacted]"}'),
+        (b'{"m":"mybearer Bearer abcdef123456"}', b'{"m":"mybearer Bearer [redacted]"}'),
+        (b'{"m":"token%20basic+c2VjcmV0cw"}', b'{"m":"token%20basic [redacted]"}'),
+        (b'{"m":"TOKEN  secret99+Bearer abcdef123456"}', b'{"m":"TOKEN [redacted]+Bearer [redacted]"}'),
         (b'{"route":"api/torque/upload/<str:token>"}', b'{"route":"api/torque/upload/<str:token>"}'),
         (b'{"plain":"nothing to see"}', b'{"plain":"nothing to see"}'),
     ],
@@ -98,7 +102,7 @@ def test_the_cheap_screen_flags_every_line_the_regexes_would_change(text: str) -
     assert _suspect(line) or not would_change, line
     redacted = redact_line(line)
     assert orjson.loads(redacted)["n"] == 1.5  # still one valid JSON object
-    assert not _hits(_EMAIL, redacted)
+    assert not _hits(_EMAIL, redacted) and not _hits(_CREDENTIAL, redacted)
 
 
 @pytest.mark.parametrize("text", ["\nbob@example.org", "\u001fbob@example.org", "\\nbob@example.org",

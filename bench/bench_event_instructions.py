@@ -1,0 +1,82 @@
+"""Instructions per kept upload event, counted by valgrind's callgrind: repeatable on a noisy machine.
+
+    DATABASE_URL=... python bench/bench_event_instructions.py [--events 3000] [--tree PATH]
+
+Wall and CPU times of one event vary by half from run to run on a shared 2-core VM; the count of
+instructions executed in user space does not (same binary, same input, PYTHONHASHSEED=0). This runs
+bench_events.upload_event_cycle in a child Python under callgrind twice, once with no events and
+once with --events, and divides the difference: Django's start-up cancels out. What it cannot see
+is time in the kernel (the write system call per kept line) and memory stalls, so it complements
+bench_events.py's times; it does not replace them. `--tree` measures another checkout (an older
+commit's worktree, say) with this script, for a before/after in one run.
+Needs valgrind (Debian package `valgrind`). Prints one JSON line last (for bench/run_all.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def child(tree: Path, events: int) -> None:
+    """Run in the child: set up Django from `tree`, warm up, then `events` kept upload events."""
+    import logging
+    import tempfile
+
+    sys.path.insert(0, str(tree))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
+    import django
+
+    django.setup()
+    from bench.bench_events import KEEP_ALL, upload_event_cycle
+    from logging_policy.emit import SafeFileHandler
+    from logging_policy.policy import policy_override
+
+    logging.getLogger("wide_events").handlers = [SafeFileHandler(str(Path(tempfile.mkdtemp()) / "events.jsonl"))]
+    with policy_override(KEEP_ALL):
+        for _ in range(200 + events):
+            upload_event_cycle()
+
+
+def instructions(tree: Path, events: int) -> int:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+         "--child", str(events), "--tree", str(tree)],
+        env=env, capture_output=True, text=True, check=True,
+        cwd=tree,  # start-up puts the working directory on sys.path (Celery's loader): it must be `tree`
+    )
+    match = _COLLECTED.search(proc.stderr)
+    if match is None:
+        raise RuntimeError(f"callgrind printed no count: {proc.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--tree", type=Path, default=ROOT)
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.tree, args.child)
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    per_event = (instructions(args.tree, args.events) - instructions(args.tree, 0)) / args.events
+    print(f"one kept upload event ({args.tree}): {per_event:,.0f} instructions "
+          f"({args.events} events, callgrind, PYTHONHASHSEED=0)")
+    print(json.dumps({"bench": "event_instructions", "instructions": round(per_event), "events": args.events}))
+
+
+if __name__ == "__main__":
+    main()
