@@ -166,9 +166,7 @@ def policy_shared_reconcile() -> bool:
     two Redis calls. An equal copy only has its expiry renewed, so no request has to refill it.
     """
     event = current_event()
-    # The shared copy first: the database read after it is at least as new. A save committed
-    # between the read and the write can still be overwritten by this older payload; the next
-    # run compares again and puts it back, so the shared copy converges within one interval.
+    # The shared copy first: the database read after it is at least as new.
     shared = cache.get(CACHE_KEY)
     payload = policy_payload_active()
     shared_version = shared.get("version") if isinstance(shared, dict) else None
@@ -178,6 +176,10 @@ def policy_shared_reconcile() -> bool:
             cache.touch(CACHE_KEY, CACHE_TIMEOUT_S)
         event.set("policy", republished=False)
         return False
+    if payload is not None and _newer_shared(payload["version"]):
+        # A save published since the database read: writing this older payload would undo it.
+        event.set("policy", republished=False, newer_shared=True)
+        return False
     if payload is None:  # no active policy row: every process falls back to the database (the defaults)
         cache.delete(CACHE_KEY)
     else:
@@ -185,6 +187,17 @@ def policy_shared_reconcile() -> bool:
     event.set("policy", republished=True)
     event.fact("policy_republished")
     return True
+
+
+def _newer_shared(version: int) -> bool:
+    """Does the shared copy, read again now, hold a later version than `version`?
+
+    Versions only grow (each save adds one). The re-read narrows the race with a save that
+    publishes between our database read and our write from a database round trip to the gap
+    between two Redis calls; what still slips through is put right by the next run.
+    """
+    latest = cache.get(CACHE_KEY)
+    return isinstance(latest, dict) and isinstance(latest.get("version"), int) and latest["version"] > version
 
 
 def policy_heal_bound_s() -> float:

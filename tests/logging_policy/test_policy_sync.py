@@ -104,3 +104,11 @@ def test_beat_runs_the_sync_every_few_seconds_and_drops_runs_left_queued() -> No
     entry = settings.CELERY_BEAT_SCHEDULE["sync-policy"]
     assert entry == {"task": "logging_policy.tasks.policy_sync", "schedule": 5.0, "options": {"expires": 5.0}}
     assert policy_sync.name == entry["task"]
+
+
+def test_a_sync_never_replaces_a_newer_shared_copy_with_the_database_read() -> None:
+    # As if an admin save published version 2 after the sync read the database (version 1).
+    newer = {**policy_payload_active(), "version": 2, "default_sample_rate": 0.5}
+    cache.set(CACHE_KEY, newer, CACHE_TIMEOUT_S)
+    assert policy_sync.apply().get() is False
+    assert cache.get(CACHE_KEY) == newer
