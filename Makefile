@@ -38,8 +38,9 @@ test: install
 # All benchmarks and one summary table, in under 10 minutes (docs/benchmarks.md). The load
 # generator is wrk (C, epoll): a Python client would take the CPU the server is measured on.
 bench: install
-	command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y wrk \
-		|| ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
+	command -v wrk >/dev/null && command -v valgrind >/dev/null \
+		|| $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y wrk valgrind \
+		|| ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk valgrind)
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} \
 		$(BIN)/python bench/run_all.py
 

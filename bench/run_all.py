@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS: list[tuple[str, list[str]]] = [
     ("queries", ["bench/bench_queries.py"]),
     ("events", ["bench/bench_events.py", "--n", "3000", "--rounds", "5"]),
+    ("event_instructions", ["bench/bench_event_instructions.py", "--events", "3000"]),
     ("overhead", ["bench/bench_overhead.py", "--n", "100", "--rounds", "5"]),
     ("ingest", ["bench/bench_ingest.py", "--seconds", "4", "--rounds", "6"]),
     ("sampling", ["bench/bench_sampling.py", "--events", "1000000"]),
@@ -65,8 +66,11 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         f"(+{x['5%']['added_us']:.0f} us/request)", "<= 5 %", lambda x: x["5%"]["ratio"] <= 1.05)
     add("overhead", "wide events, 100 % keep: slower by", lambda x: f"{(x['100%']['ratio'] - 1) * 100:.1f} % "
         f"(+{x['100%']['added_us']:.0f} us/request)", "-", lambda x: True)
-    add("events", "one kept upload event (build..write)", lambda x: f"{x['event_us']:.1f} us", "<= ~25 us",
+    add("events", "one kept upload event (build..write)", lambda x: f"{x['event_us']:.1f} us "
+        f"({x['event_us'] / x['plain_line_us']:.2f}x a plain {x['plain_line_us']:.1f} us log line)", "<= ~25 us",
         lambda x: x["event_us"] <= 25)
+    add("event_instructions", "one kept upload event, instructions", lambda x: f"{x['instructions']:,} "
+        "(callgrind)", "-", lambda x: True)
     add("ingest", "ingest: upload / one-INSERT baseline", lambda x: f"{x['ratio'] * 100:.0f} % "
         f"({x['upload']['rps']:.0f} vs {x['baseline']['rps']:.0f} req/s)", ">= 70 %", lambda x: x["ratio"] >= 0.70)
     add("ingest", "ingest: upload p50 / p99", lambda x: f"{x['upload']['p50_ms']:.1f} / {x['upload']['p99_ms']:.1f} ms",
