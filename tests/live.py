@@ -90,6 +90,8 @@ def live_env(tmp: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=database_url_for_current_connection(),
         REDIS_URL=require_redis(),
         WIDE_EVENTS_PATH=str(tmp / "events.jsonl"),
+        # Celery's per-task lines (quiet by default) show in a failing test's log; beat's start is awaited.
+        CELERY_TASK_LOG_LEVEL="INFO",
     )
     env.update(extra)
     return env

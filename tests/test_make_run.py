@@ -1,9 +1,17 @@
-"""`make run` serves where the README says: port 8000, or PORT when set (honcho alone would pick 5000)."""
+"""`make run` as the README promises: the documented port, a clean checkout, a quiet worker log."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
+import shlex
+import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,3 +31,78 @@ def test_make_run_hands_the_web_process_the_documented_port(env: dict[str, str],
     assert shell(["sh", "-c", f"echo {recipe}"], env).split()[1:] == ["start", "-f", "Procfile", "--port", port]
     first = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert first.startswith("web:") and "${PORT" in first  # honcho gives the first process --port itself
+
+
+def checkout_copy(dest: Path) -> Path:
+    """The tracked files as they are in this working tree (a fresh clone, without the commit)."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, tracked.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+def files_outside_var(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")
+            if p.parts[len(root.parts)] != "var" and "__pycache__" not in p.parts}
+
+
+def embedded_env() -> dict[str, str]:
+    """What a newcomer's shell has: no DATABASE_URL / REDIS_URL, so SQLite and the file broker under var/."""
+    dropped = {"DATABASE_URL", "REDIS_URL", "WIDE_EVENTS_PATH", "CELERY_TASK_LOG_LEVEL", "LOG_LEVEL", "PORT"}
+    return {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("PYTEST")}
+
+
+def test_the_file_broker_keeps_every_folder_under_var() -> None:
+    code = "from django.conf import settings; import json; print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
+    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+                         env={**embedded_env(), "DJANGO_SETTINGS_MODULE": "volttracker.settings"},
+                         capture_output=True, text=True, check=True).stdout
+    folders = {k: Path(v) for k, v in json.loads(out).items() if k.endswith("_folder") or "_folder_" in k}
+    # kombu's filesystem transport reads these four; any it defaults is relative to the working directory.
+    assert set(folders) == {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
+    assert {k: p.is_relative_to(ROOT / "var") for k, p in folders.items()} == dict.fromkeys(folders, True)
+
+
+def test_procfile_worker_leaves_the_checkout_clean_and_logs_failures_not_every_task(tmp_path: Path) -> None:
+    """The Procfile's worker (with beat) on the embedded defaults, as `make run` starts it."""
+    copy = checkout_copy(tmp_path / "vt")
+    env = {**embedded_env(), "POLICY_SYNC_INTERVAL_SECONDS": "1"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=copy, env=env,
+                   capture_output=True, check=True)
+    before = files_outside_var(copy)
+    line = next(line for line in (copy / "Procfile").read_text().splitlines() if line.startswith("worker:"))
+    command = shlex.split(line.removeprefix("worker:"))
+    assert command[0] == ".venv/bin/celery"
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "celery", *command[1:]], cwd=copy, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(log_path, proc, '"operation":"policy_sync"')  # beat sent it, the pool ran it
+        subprocess.run([sys.executable, "-c", "from volttracker.celery import app; "
+                        "app.send_task('logging_policy.tasks.policy_sync', args=[1, 2, 3])"],
+                       cwd=copy, env=env, check=True)
+        wait_for(log_path, proc, "raised unexpected")
+    finally:
+        proc.terminate()  # warm shutdown; its pool and beat children stop with it
+        try:
+            proc.wait(timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+    log = log_path.read_text(errors="replace")
+    assert "ready." in log  # the startup lines stay
+    assert re.search(r"ERROR/ForkPoolWorker-\d+\] Task logging_policy\.tasks\.policy_sync\[.*raised unexpected: "
+                     r"TypeError", log), log[-3000:]
+    assert [s for s in ("Sending due task", "] received", "succeeded in") if s in log] == [], log[-3000:]
+    assert files_outside_var(copy) - before == set()  # no control/ (kombu's default) or anything else
+
+
+def wait_for(log_path: Path, proc: subprocess.Popen[bytes], text: str) -> None:
+    deadline = time.monotonic() + 60
+    while text not in log_path.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"no {text!r} in the worker log:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)

@@ -130,6 +130,8 @@ if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
+        # kombu's default is `control/` in the working directory, i.e. the checkout.
+        "control_folder": str(VAR_DIR / "broker-control"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
     }
@@ -265,6 +267,14 @@ LOGGING = {
     "loggers": {
         "wide_events": {"handlers": ["wide_events"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Celery's per-task INFO lines ("Sending due task", "Received task", "succeeded in") are
+        # three lines per run (policy_sync alone: every 5 s); the task's wide event already tells it.
+        # WARNING still shows failures ("raised unexpected" is ERROR). CELERY_TASK_LOG_LEVEL=INFO
+        # brings them back (docs/operations.md).
+        **{
+            name: {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")}
+            for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
