@@ -179,6 +179,26 @@ def test_a_charge_split_by_an_upload_newest_first_is_merged_into_one(volt, uploa
     assert ChargingSession.objects.filter(vehicle=volt.vehicle).get().pk == newest.pk
 
 
+
+def test_a_charge_whose_first_torque_session_arrives_late_newest_first_is_one_session(volt, upload, in_order) -> None:
+    first, second = split("r-9b")
+    send(upload, volt.token, second)  # the live Torque session, in order
+    send(upload, volt.token, reversed(first))  # then the old one's backlog, newest first: all behind newer ones
+    live = ChargingSession.objects.get(vehicle=volt.vehicle)
+    assert (live.reading_count, live.is_complete) == (len(second), False)
+    trip_a, trip_b = Trip.objects.filter(vehicle=volt.vehicle).order_by("started_at")
+    assert trip_b.pk < trip_a.pk  # the sweep finalizes in pk order: the later half first
+
+    assert finalize(trip_b.pk).data["charging"]["replayed"] == NOTHING_TO_DO  # its half is right
+    # The session starts a step after trip A's last reading: within the stale window, so the same charge.
+    replayed = finalize(trip_a.pk).data["charging"]["replayed"]
+    session = ChargingSession.objects.get(vehicle=volt.vehicle)
+    assert session.pk == live.pk and session.is_complete is False
+    assert figures(session) == figures(in_order)
+    assert replayed == {"sessions": 1, "added": 0, "repaired": 1, "merged": 0,
+                        "kwh_change": pytest.approx(session.kwh_added - live.kwh_added, abs=1e-3)}
+
+
 def stored(trip: Trip) -> list[tuple[datetime, dict[str, float]]]:
     fields = ("recorded_at", *CHARGE_FIELDS)
     return charge_readings(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*fields), fields)
