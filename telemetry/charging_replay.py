@@ -51,16 +51,20 @@ def charging_sessions_replay(*, trip: Trip, readings: Sequence[ChargeReading]) -
     they split. Rows that already match are not written, so a second run changes nothing.
 
     A session can span trips (Torque restarting its log mid-charge), so the replay covers the whole span
-    of the stored sessions touching the trip. No query for a trip without a charging reading; else one
-    (those sessions, locked against uploads advancing them meanwhile), one more when they reach into
-    other trips (the readings of the span), and the writes of each repair.
+    of the stored sessions touching the trip or within the stale window of it. No query for a trip without
+    a charging reading; else one (those sessions, locked against uploads advancing them meanwhile), one
+    more when they reach into other trips (the readings of the span), and the writes of each repair.
     """
     if not any(charge_signal(values).kind == "charging" for _, values in readings):
         return
     stale_s = float(settings.TRIP_STALE_SECONDS)
     first, last = readings[0][0], readings[-1][0]
-    touching = ChargingSession.objects.filter(vehicle_id=trip.vehicle_id, started_at__lte=last,
-                                              last_reading_at__gte=first - timedelta(seconds=stale_s))
+    # Within the stale window on both sides: a session started just after the trip's last reading may be
+    # this charge going on in the next Torque session, which the uploads could not join (the trip's
+    # readings came late, behind that session's newer ones).
+    stale = timedelta(seconds=stale_s)
+    touching = ChargingSession.objects.filter(vehicle_id=trip.vehicle_id, started_at__lte=last + stale,
+                                              last_reading_at__gte=first - stale)
     rows = list(touching.select_for_update().order_by("started_at"))
     start, end = min([first, *(r.started_at for r in rows)]), max([last, *(r.last_reading_at for r in rows)])
     if (start, end) != (first, last):

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from logging_policy.events import WideEvent, event_bound
 from logging_policy.sampling import decide, default_policy
+from telemetry.charging import charging_sessions_close_stale
 from telemetry.charging_replay import CHARGE_FIELDS, charge_readings, charging_sessions_replay
 from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings as charge_uploads, drive_readings
 from telemetry.models import ChargingSession, Reading, Trip, Vehicle
@@ -177,6 +179,56 @@ def test_a_charge_split_by_an_upload_newest_first_is_merged_into_one(volt, uploa
     Trip.objects.filter(pk=trip_b.pk).update(is_closed=False)
     assert finalize(trip_b.pk).data["charging"]["replayed"] == NOTHING_TO_DO
     assert ChargingSession.objects.filter(vehicle=volt.vehicle).get().pk == newest.pk
+
+
+
+def test_a_charge_whose_first_torque_session_arrives_late_newest_first_is_one_session(volt, upload, in_order) -> None:
+    first, second = split("r-9b")
+    send(upload, volt.token, second)  # the live Torque session, in order
+    send(upload, volt.token, reversed(first))  # then the old one's backlog, newest first: all behind newer ones
+    live = ChargingSession.objects.get(vehicle=volt.vehicle)
+    assert (live.reading_count, live.is_complete) == (len(second), False)
+    trip_a, trip_b = Trip.objects.filter(vehicle=volt.vehicle).order_by("started_at")
+    assert trip_b.pk < trip_a.pk  # the sweep finalizes in pk order: the later half first
+
+    assert finalize(trip_b.pk).data["charging"]["replayed"] == NOTHING_TO_DO  # its half is right
+    # The session starts a step after trip A's last reading: within the stale window, so the same charge.
+    replayed = finalize(trip_a.pk).data["charging"]["replayed"]
+    session = ChargingSession.objects.get(vehicle=volt.vehicle)
+    assert session.pk == live.pk and session.is_complete is False
+    assert figures(session) == figures(in_order)
+    assert replayed == {"sessions": 1, "added": 0, "repaired": 1, "merged": 0,
+                        "kwh_change": pytest.approx(session.kwh_added - live.kwh_added, abs=1e-3)}
+
+
+@pytest.mark.parametrize("seed", [1, 5, 13, 42, 2026])
+def test_a_split_charge_in_any_upload_and_finalization_order_is_the_in_order_session(volt, upload, in_order,
+                                                                                   seed) -> None:
+    rnd = random.Random(seed)
+    readings = list(charge_uploads(PLAN))
+    cut = rnd.randrange(2, len(readings) - 2)
+    halves = [[{**params, "session": f"r-10-{seed}-{i}"} for params in half]
+              for i, half in enumerate((readings[:cut], readings[cut:]))]
+    for half in halves:
+        order = rnd.choice(("in order", "newest first", "shuffled"))
+        if order == "newest first":
+            half.reverse()
+        elif order == "shuffled":
+            rnd.shuffle(half)
+    rnd.shuffle(halves)  # either Torque session may upload first
+    for half in halves:
+        send(upload, volt.token, half)
+    if rnd.random() < 0.5:
+        charging_sessions_close_stale(now=timezone.now() + timedelta(hours=1))  # the beat ran before the sweep
+    trips = list(Trip.objects.filter(vehicle=volt.vehicle))
+    rnd.shuffle(trips)
+    for trip in trips:
+        finalize(trip.pk)
+    session = ChargingSession.objects.get(vehicle=volt.vehicle)
+    assert figures(session) == figures(in_order)
+    for trip in trips:  # settled: finalizing again changes nothing
+        Trip.objects.filter(pk=trip.pk).update(is_closed=False)
+        assert finalize(trip.pk).data["charging"]["replayed"] == NOTHING_TO_DO
 
 
 def stored(trip: Trip) -> list[tuple[datetime, dict[str, float]]]:
