@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
@@ -205,6 +205,31 @@ class WideEvent:
             db["time_ms"] = _ms3(time_ms)
         return data
 
+    # --- units of work ------------------------------------------------------
+    @contextmanager
+    def rollback_guard(self) -> Iterator[None]:
+        """`with event.rollback_guard(), transaction.atomic():` when the block raises, whatever it set on the event
+        is undone, so that facts describe committed work only; its errors, warnings, timings and queries stay."""
+        saved = {key: _namespace_copy(value) for key, value in self.data.items() if key not in _OUTCOME_KEYS}
+        try:
+            yield
+        except BaseException:
+            for key in [key for key in self.data if key not in _OUTCOME_KEYS and key not in saved]:
+                del self.data[key]
+            self.data.update(saved)
+            raise
+
+
+# What a rolled-back unit of work leaves on the event: what it cost and how it failed, not what it did.
+_OUTCOME_KEYS = frozenset({"success", "error", "warnings", "timings_ms", "db", "duration_ms"})
+
+
+def _namespace_copy(value: Any) -> Any:
+    """A copy deep enough to undo `set`, `fact` and `append` (which grows lists in place)."""
+    if type(value) is not dict:
+        return value
+    return {k: list(v) if type(v) is list else v for k, v in value.items()}
+
 
 def _ms3(value: float) -> float:
     """`round(value, 3)` for the non-negative durations here, at half the cost (k / 1000 prints as k / 1000)."""
@@ -264,6 +289,9 @@ class _NullEvent:
 
     def redact_value(self, secret: str) -> None:
         pass
+
+    def rollback_guard(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 NULL_EVENT = _NullEvent()
