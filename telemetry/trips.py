@@ -131,7 +131,8 @@ def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading]]:
 def trip_finalize(*, trip_id: int) -> Trip | None:
     """Close the trip and compute its figures; idempotent (a closed trip is left alone)."""
     event = current_event()
-    with transaction.atomic():
+    # A failure rolls back the replays' writes: the event must not keep their facts (a sweep goes on).
+    with event.rollback_guard(), transaction.atomic():
         trip = Trip.objects.select_for_update().select_related("vehicle").filter(pk=trip_id).first()
         if trip is None or trip.is_closed:
             event.set("trip", id=trip_id, already_closed=trip is not None)

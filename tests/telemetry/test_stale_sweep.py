@@ -20,6 +20,7 @@ from tests.factories import trip_make
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 4, 4, 8, 0, tzinfo=UTC)
+EVENING = datetime(2026, 3, 2, 19, 30, tzinfo=UTC)
 UNLUCKY = trace_id_drawing(at_least=0.99)  # dropped by any rate below 99 %
 LUCKY = trace_id_drawing(below=0.01)  # kept at a rate of 1 %
 
@@ -38,6 +39,18 @@ def stale_trip(upload: Any, token: str) -> Trip:
         assert upload(token, params).content == b"OK!"
     Trip.objects.update(last_received_at=timezone.now() - timedelta(hours=1))
     return Trip.objects.get()
+
+
+def trip_close_refused(trip_id: int | None = None) -> None:
+    """PostgreSQL itself refuses to close the trip `trip_id` (any trip if None); rolled back with the test."""
+    only = f" AND NEW.id = {int(trip_id)}" if trip_id is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            CREATE FUNCTION refuse_trip_close() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'trip close refused'; END $$;
+            CREATE TRIGGER refuse_trip_close BEFORE UPDATE ON {Trip._meta.db_table} FOR EACH ROW
+            WHEN (NEW.is_closed AND NOT OLD.is_closed{only}) EXECUTE FUNCTION refuse_trip_close();
+        """)
 
 
 def test_an_idle_sweep_is_sampled_at_one_percent(sampled_events) -> None:
@@ -79,13 +92,7 @@ def test_a_sweep_that_queued_weather_is_kept(volt, settings, sampled_events) -> 
 
 def test_a_sweep_whose_finalization_fails_is_kept(volt, upload, sampled_events) -> None:
     trip = stale_trip(upload, volt.token)
-    with connection.cursor() as cursor:  # PostgreSQL itself refuses to close the trip (rolled back with the test)
-        cursor.execute(f"""
-            CREATE FUNCTION refuse_trip_close() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'trip close refused'; END $$;
-            CREATE TRIGGER refuse_trip_close BEFORE UPDATE ON {Trip._meta.db_table} FOR EACH ROW
-            WHEN (NEW.is_closed AND NOT OLD.is_closed) EXECUTE FUNCTION refuse_trip_close();
-        """)
+    trip_close_refused()
     event = sweep(sampled_events, trace_id=UNLUCKY)
     assert event is not None and event["success"] is False and event["business"] == {}
     assert (event["sampling"]["reason"], event["trips"]) == ("error", {"failed": [trip.pk], "stale_found": 1,
@@ -93,3 +100,31 @@ def test_a_sweep_whose_finalization_fails_is_kept(volt, upload, sampled_events) 
     assert (event["error"]["code"], event["error"]["type"]) == ("E202", "InternalError")
     trip.refresh_from_db()
     assert trip.is_closed is False
+
+
+def test_a_failed_finalization_leaves_no_facts_of_its_rolled_back_writes(volt, new_vehicle, upload,
+                                                                          sampled_events) -> None:
+    charge = ChargePlan(session="sw-3", start=EVENING, start_soc=60, end_soc=80, step_seconds=60)
+    drive = DrivePlan(session="sw-3", start=EVENING + timedelta(seconds=charge.charge_seconds + 120),
+                      electric_miles=2, gas_miles=0)
+    # Newest first, no session opens: the replay at finalization stores the charge, then the trip UPDATE fails.
+    for params in reversed([*charge_readings(charge), *drive_readings(drive)]):
+        assert upload(volt.token, params).content == b"OK!"
+    other = new_vehicle("Other")
+    for params in list(drive_readings(DrivePlan(session="sw-4", start=START, gas_miles=0.0)))[:4]:
+        assert upload(other.token, params).content == b"OK!"
+    Trip.objects.update(last_received_at=timezone.now() - timedelta(hours=1))
+    failing, finalized = Trip.objects.get(vehicle=volt.vehicle), Trip.objects.get(vehicle=other.vehicle)
+    trip_close_refused(failing.pk)
+
+    event = sweep(sampled_events, trace_id=UNLUCKY)
+    assert event is not None and event["success"] is False
+    assert (event["error"]["code"], event["error"]["type"]) == ("E202", "InternalError")
+    assert event["business"] == {"trip_finalized": True}  # the other trip's; no charging_session_started
+    assert event["charging"] == {"stale_sessions_closed": 0}  # no `replayed`: that session was rolled back
+    assert event["trips"] == {"failed": [failing.pk], "stale_found": 2, "finalized": 1}
+    assert event["trip"]["id"] == finalized.pk
+    assert ChargingSession.objects.count() == 0
+    failing.refresh_from_db()
+    finalized.refresh_from_db()
+    assert (failing.is_closed, finalized.is_closed) == (False, True)
