@@ -13,8 +13,8 @@ from typing import Any
 
 from django.db import transaction
 
+from logging_policy.current import current_event
 from logging_policy.emit import event_emit, event_open
-from logging_policy.events import current_event
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
 from logging_policy.payload import Payload, payload_diff, snapshot_to_payload
 from logging_policy.policy import policy_heal_bound_s, policy_publish

@@ -9,9 +9,10 @@ from django.db import connection
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
+from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
-from logging_policy.events import WideEvent, event_bound
+from logging_policy.events import WideEvent
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.core.cache import cache
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from logging_policy.payload import Payload, snapshot_from_payload
 from logging_policy.sampling import PolicySnapshot, default_policy
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 
+from logging_policy.current import current_event
 from logging_policy.error_codes import ErrorCode, error_code
-from logging_policy.events import current_event
 
 RETRY_AFTER_SECONDS = 5
 

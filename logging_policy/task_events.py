@@ -22,8 +22,9 @@ from typing import Any
 from celery import Task, signals
 from django.db import connection
 
+from logging_policy.current import current_event, event_bound
 from logging_policy.emit import event_emit, event_open
-from logging_policy.events import WideEvent, current_event, event_bound
+from logging_policy.events import WideEvent
 
 # Message headers; a prefix keeps them clear of Celery's own request fields.
 TRACE_HEADER = "wide_trace_id"

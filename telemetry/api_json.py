@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Model
 from django.http import HttpRequest, JsonResponse
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from logging_policy.responses import error_response
 from telemetry.auth import vehicle_access_denied
 from telemetry.models import Vehicle

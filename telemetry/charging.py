@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.charging_core import (
     ChargeSignal, SessionState, session_figures, session_is_stale, session_location, session_open, session_step,
 )

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.charging import charging_session_close, session_apply, session_state_of
 from telemetry.charging_core import (
     ChargeReading, SessionRepair, StoredSession, charge_signal, sessions_reconcile, sessions_replay,

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task
 from django.db import transaction
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.parked import parked_record_reading, parked_step_without_queries

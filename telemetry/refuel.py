@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.insert_once import insert_once
 from telemetry.models import Refuel, Trip, Vehicle
 from telemetry.refuel_core import FuelWindow, RefuelFound, RefuelPoint, TankMpg, refuel_step, tank_mpg

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.models import BatteryHealthSample, ChargingSession, Refuel, Trip, Vehicle, VehicleStats
 
 # Vehicles per statement on the all-vehicles path. Each statement scans the trips and samples

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.stats import vehicle_stats_refresh, vehicle_stats_refresh_all
 from telemetry.trip_weather import trip_weather_refresh, trips_weather_catch_up
 from telemetry.charging import charging_sessions_close_stale

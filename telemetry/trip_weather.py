@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.enqueue import task_enqueue_on_commit
 from telemetry.models import Reading, Trip
 from telemetry.weather import weather_lookup

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.charging_core import ChargeReading
 from telemetry.charging_replay import charge_readings, charging_sessions_replay

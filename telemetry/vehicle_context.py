@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from logging_policy.policy import policy_current
 from logging_policy.sampling import PolicySnapshot, usage_tier
 from telemetry.models import Vehicle, VehicleStats

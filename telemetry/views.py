@@ -10,7 +10,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from logging_policy.responses import error_response
 from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token

@@ -19,8 +19,9 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache
 
+from logging_policy.current import current_event
 from logging_policy.emit import event_emit, event_open
-from logging_policy.events import WideEvent, current_event
+from logging_policy.events import WideEvent
 from telemetry.weather_model import (
     HOURLY_VARIABLES, HourWeather, WeatherResponseError, backoff_delays, hourly_parse, location_round,
     retry_after_seconds, status_error_code, status_retriable,

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from logging_policy.events import NULL_EVENT, WideEvent
+from logging_policy.current import NULL_EVENT
+from logging_policy.events import WideEvent
 
 
 def test_a_failed_unit_leaves_its_error_but_not_what_it_set() -> None:

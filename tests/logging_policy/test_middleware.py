@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from logging_policy.middleware import WideEventMiddleware, content_length, traceparent_parse, unrouted_path
 from telemetry.drive_sim import DrivePlan, drive_readings
 from tests.telemetry.budget import steady_upload_queries

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from celery import shared_task
 
-from logging_policy.events import current_event
+from logging_policy.current import current_event
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.tasks import trip_finalize_task
 from tests.event_schema import schema_errors

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from logging_policy.events import WideEvent, event_bound
+from logging_policy.current import event_bound
+from logging_policy.events import WideEvent
 from telemetry.battery import RecentTrip, battery_context, capacity_estimate, capacity_reading
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import BatteryHealthSample, Trip

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from logging_policy.events import WideEvent, event_bound
+from logging_policy.current import event_bound
+from logging_policy.events import WideEvent
 from logging_policy.sampling import decide, default_policy
 from telemetry.charging import charging_sessions_close_stale
 from telemetry.charging_replay import CHARGE_FIELDS, charge_readings, charging_sessions_replay

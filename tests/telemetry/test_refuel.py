@@ -7,7 +7,8 @@ from itertools import cycle
 
 import pytest
 
-from logging_policy.events import WideEvent, event_bound
+from logging_policy.current import event_bound
+from logging_policy.events import WideEvent
 from logging_policy.sampling import decide, default_policy
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Refuel, Trip

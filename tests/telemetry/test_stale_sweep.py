@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from logging_policy.current import event_bound
 from logging_policy.emit import event_open
-from logging_policy.events import event_bound
 from logging_policy.synthetic import trace_id_drawing
 from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_readings
 from telemetry.models import ChargingSession, Trip

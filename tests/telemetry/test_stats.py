@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from logging_policy.events import WideEvent, event_bound
+from logging_policy.current import event_bound
+from logging_policy.events import WideEvent
 from telemetry.models import VehicleStats
 from telemetry.stats import vehicle_stats_refresh, vehicle_stats_refresh_all
 from telemetry.tasks import vehicle_stats_refresh_all_task, vehicle_stats_refresh_task

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from logging_policy.events import WideEvent, event_bound
+from logging_policy.current import event_bound
+from logging_policy.events import WideEvent
 from logging_policy.policy import policy_current, policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.auth import vehicle_for_token

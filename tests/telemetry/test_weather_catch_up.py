@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
-from logging_policy.events import event_bound
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Trip
 from telemetry.tasks import trip_weather_task, trips_close_stale
