@@ -20,14 +20,14 @@ from collections.abc import Iterable
 REDACTED = b"[redacted]"
 _ESCAPE = rb"(\\(?:u[0-9A-Fa-f]{4}|.))"
 _EMAIL = re.compile(_ESCAPE + rb"|[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_WORD = rb"(?:bearer|basic|token)"
+_WORDS = (b"bearer", b"basic", b"token")
+_WORD = rb"(?:" + b"|".join(_WORDS) + rb")"
 _SEPARATOR = rb"(?:\s+|%20|\+)"
 # No \b before the word: after an escape ("\tBearer ...") there is no word boundary, and
 # over-redacting "xtoken 123456" costs nothing. A value stops where another credential word and
 # separator begin ("token Bearer eyJ...", "secret99+Bearer abc..."): that one is redacted in turn.
 _VALUE = rb"(?:(?!\+?" + _WORD + _SEPARATOR + rb")[A-Za-z0-9._~+/=-]){6,}"
 _CREDENTIAL = re.compile(rb"(?i)" + _ESCAPE + rb"|(" + _WORD + rb")" + _SEPARATOR + _VALUE)
-_WORDS = (b"bearer", b"basic", b"token")
 
 
 def _email_sub(match: re.Match[bytes]) -> bytes:

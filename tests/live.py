@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,16 @@ def live_web_start(tmp: Path, env: dict[str, str], *, workers: int = 2) -> LiveW
             time.sleep(0.2)
 
 
+@contextmanager
+def live_web_running(tmp: Path, env: dict[str, str], *, workers: int = 2) -> Iterator[LiveWeb]:
+    """`live_web_start` for the block, stopped after it whatever happens: the body of a web fixture."""
+    web = live_web_start(tmp, env, workers=workers)
+    try:
+        yield web
+    finally:
+        live_process_stop(web)
+
+
 def live_process_stop(live: LiveProcess) -> None:
     live.proc.terminate()
     try:
@@ -208,6 +219,5 @@ def live_web(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: py
     tmp = tmp_path_factory.mktemp("web")
     with django_db_blocker.unblock():
         env = live_env(tmp)
-    web = live_web_start(tmp, env)
-    yield web
-    live_process_stop(web)
+    with live_web_running(tmp, env) as web:
+        yield web

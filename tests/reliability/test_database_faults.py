@@ -24,7 +24,7 @@ from logging_policy.models import OperationRule
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading, Trip
 from telemetry.vehicles import vehicle_create
-from tests.live import LiveWeb, live_env, live_process_stop, live_web_start
+from tests.live import LiveWeb, live_env, live_web_running
 from tests.reliability.tcp_proxy import TcpProxy
 
 READINGS_PER_CAR = 40
@@ -50,9 +50,8 @@ def web_via_proxy(keep_all_policy: None, db_proxy: TcpProxy, tmp_path: Path) -> 
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     env = live_env(tmp_path, DATABASE_URL=f"postgres://{auth}@127.0.0.1:{db_proxy.port}/{s['NAME']}")
-    web = live_web_start(tmp_path, env)
-    yield web
-    live_process_stop(web)
+    with live_web_running(tmp_path, env) as web:
+        yield web
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-from tests.live import ROOT, LiveWeb, live_env, live_process_stop, live_web_start
+from tests.live import ROOT, LiveWeb, live_env, live_web_running
 
 HOST = "volt.example.org"
 PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "p" * 50 + "-Prod-Secret-42!", "ALLOWED_HOSTS": HOST,
@@ -67,9 +67,8 @@ def test_production_cookies_are_secure_and_http_only(client) -> None:
 
 @pytest.fixture
 def production_web(tmp_path: Path) -> Iterator[LiveWeb]:
-    web = live_web_start(tmp_path, live_env(tmp_path, **PRODUCTION), workers=1)
-    yield web
-    live_process_stop(web)
+    with live_web_running(tmp_path, live_env(tmp_path, **PRODUCTION), workers=1) as web:
+        yield web
 
 
 @pytest.mark.django_db(transaction=True)

@@ -26,7 +26,7 @@ from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading, Trip, VehicleStats
 from telemetry.tasks import trips_close_stale, vehicle_stats_refresh_all_task
 from telemetry.vehicles import NewToken, vehicle_create
-from tests.live import ROOT, LiveProcess, LiveWeb, free_port, live_env, live_process_stop, live_web_start
+from tests.live import ROOT, LiveProcess, LiveWeb, free_port, live_env, live_web_running
 from tests.reliability.tcp_proxy import TcpProxy
 from tests.reliability.test_database_faults import keep_all_policy  # noqa: F401 - a fixture
 
@@ -47,10 +47,10 @@ def redis_proxy() -> Iterator[TcpProxy]:
 @pytest.fixture
 def web_via_redis_proxy(keep_all_policy: None, redis_proxy: TcpProxy, tmp_path: Path) -> Iterator[LiveWeb]:
     db = urlsplit(settings.REDIS_URL).path
-    web = live_web_start(tmp_path, live_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}{db}"),
-                         workers=1)  # one process: every upload sees the same policy snapshot history
-    yield web
-    live_process_stop(web)
+    env = live_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}{db}")
+    # One process: every upload sees the same policy snapshot history.
+    with live_web_running(tmp_path, env, workers=1) as web:
+        yield web
 
 
 class Uploader:

@@ -13,7 +13,7 @@ import pytest
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading
 from telemetry.vehicles import vehicle_create
-from tests.live import LiveWeb, live_env, live_process_stop, live_web_start
+from tests.live import LiveWeb, live_env, live_web_running
 
 UPLOADS = 20
 
@@ -22,9 +22,8 @@ UPLOADS = 20
 def web_on_a_full_disk(tmp_path: Path) -> Iterator[LiveWeb]:
     if not os.path.exists("/dev/full"):
         pytest.fail("this test simulates a full disk with Linux's /dev/full")
-    web = live_web_start(tmp_path, live_env(tmp_path, WIDE_EVENTS_PATH="/dev/full"), workers=1)
-    yield web
-    live_process_stop(web)
+    with live_web_running(tmp_path, live_env(tmp_path, WIDE_EVENTS_PATH="/dev/full"), workers=1) as web:
+        yield web
 
 
 @pytest.mark.django_db(transaction=True)
