@@ -28,7 +28,10 @@ from django.core.cache.backends.redis import RedisCache
 
 from logging_policy.sampling import Decision
 
-FLUSH_EVERY = 500
+# A flush costs about 0.6 ms (one pipeline to Redis): every 500 events that was 1.2 us on each event,
+# as much as the count itself. Freshness comes from the interval; the count only bounds what a
+# killed process loses (at most FLUSH_EVERY events or FLUSH_INTERVAL_S seconds of counts).
+FLUSH_EVERY = 5000
 FLUSH_INTERVAL_S = 10.0
 MINUTE, HOUR, DAY = 60, 3600, 86400
 PREFIX = "sampling_counts"
