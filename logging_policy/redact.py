@@ -21,6 +21,7 @@ REDACTED = b"[redacted]"
 _ESCAPE = rb"(\\(?:u[0-9A-Fa-f]{4}|.))"
 _EMAIL = re.compile(_ESCAPE + rb"|[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _WORDS = (b"bearer", b"basic", b"token")
+_LAST_BYTES = frozenset(end for word in _WORDS for end in (word[-1], word.upper()[-1]))  # r, c, n as ints
 _WORD = rb"(?:" + b"|".join(_WORDS) + rb")"
 _SEPARATOR = rb"(?:\s+|%20|\+)"
 # No \b before the word: after an escape ("\tBearer ...") there is no word boundary, and
@@ -52,7 +53,8 @@ def _suspect(line: bytes) -> bool:
     for separator in (0x20, 0x25, 0x2B):  # " ", "%", "+"
         at = line.find(separator)
         while at >= 0:
-            if line[at - 6 if at > 6 else 0:at].lower().endswith(_WORDS):
+            # One byte first: most separators follow no credential word ("Torque Pro", "+00:00").
+            if line[at - 1] in _LAST_BYTES and line[at - 6 if at > 6 else 0:at].lower().endswith(_WORDS):
                 return True
             if separator == 0x25 and line[at:at + 3] == b"%40":  # a URL-encoded "@"
                 return True
