@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from logging_policy.events import _ms3
 from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, event_open
-from logging_policy.ids import event_timestamp
+from logging_policy.ids import event_timestamp, new_ids
 from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
 from logging_policy.policy import policy_override
 from logging_policy.sampling import PolicySnapshot
@@ -99,6 +100,17 @@ def test_timestamp_is_iso_utc_with_milliseconds() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
     parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     assert abs((parsed - before).total_seconds()) < 1.0
+
+
+def test_fresh_ids_are_random_uuid4_request_ids_and_32_hex_trace_ids() -> None:
+    pairs = [new_ids() for _ in range(2000)]
+    for request_id, trace_id in pairs:
+        parsed = uuid.UUID(request_id)
+        assert (str(parsed), parsed.version, parsed.variant) == (request_id, 4, uuid.RFC_4122)
+        assert re.fullmatch(r"[0-9a-f]{32}", trace_id)
+    assert len({r for r, _ in pairs}) == len({t for _, t in pairs}) == 2000
+    # The trace id feeds the sampling draw: its digits carry no fixed bits (all 16 values in each place).
+    assert all(len({t[i] for _, t in pairs}) == 16 for i in range(32))
 
 
 def test_writing_to_a_shared_namespace_copies_it_for_that_event_only() -> None:
