@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -42,14 +43,13 @@ def event_open(*, operation: str, kind: str, request_id: str | None = None,
     return event
 
 
-def _dumps(data: dict[str, Any], secrets: Iterable[str]) -> bytes:
+def _dumps(data: dict[str, Any]) -> bytes:
     try:
-        line = orjson.dumps(data, default=str)
+        return orjson.dumps(data, default=str)
     except orjson.JSONEncodeError:
         # A dict with non-string keys somewhere (ids as keys, say). The option costs a third of the
         # serialization on every event, so it is paid only by the events that need it.
-        line = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
-    return redact_line(line, secrets)
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:
@@ -57,16 +57,15 @@ def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:
 
     An oversized event keeps its core fields and says so (`truncated`, `original_size_bytes`).
     """
-    line = _dumps(data, secrets)
-    limit = settings.WIDE_EVENTS_MAX_BYTES
-    if len(line) <= limit:
+    line = redact_line(_dumps(data), secrets)
+    if len(line) <= settings.WIDE_EVENTS_MAX_BYTES:
         return line
     for fields in (_CORE_FIELDS, _MINIMAL_FIELDS):
         smaller = {k: data[k] for k in fields if k in data}
         smaller["truncated"] = True
         smaller["original_size_bytes"] = len(line)
-        out = _dumps(smaller, secrets)
-        if len(out) <= limit:
+        out = redact_line(_dumps(smaller), secrets)
+        if len(out) <= settings.WIDE_EVENTS_MAX_BYTES:
             return out
     return out  # the minimal fields are bounded; a limit below them is a misconfiguration
 
@@ -95,7 +94,7 @@ def event_emit(event: WideEvent) -> bool:
         counters_record(operation=data.get("operation", ""), decision=decision)
         if not decision.keep:
             return False
-        if logger.isEnabledFor(logging.INFO):
+        if logger.isEnabledFor(_INFO):
             _write(serialize(data, event.secrets))
         return True
     except Exception:  # noqa: BLE001 - the event must never break the work it describes
@@ -115,12 +114,13 @@ def _write(line: bytes) -> None:
     for handler in handlers:  # a loop, not all(<generator>): this runs for every kept event
         if type(handler) not in _FAST or handler.formatter is not None or handler.filters:
             direct = False
+            break
     if not direct:
         # makeRecord + handle: logger.info() would also walk the stack to find the caller.
-        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line.decode(), None, None))
+        logger.handle(logger.makeRecord(logger.name, _INFO, __file__, 0, line.decode(), None, None))
         return
     for handler in handlers:
-        if handler.level <= logging.INFO:
+        if handler.level <= _INFO:
             handler.write_line(line)
 
 
@@ -175,10 +175,20 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
                     self.reopenIfNeeded()
                     if self.stream is None:
                         self.stream = self._open()
-                self.stream.buffer.write(line + b"\n")
-                self.stream.buffer.flush()
+                # Straight to the file (opened for append): a buffered write and flush cost a
+                # copy and two more calls for the same single write(2). The stream's buffer is
+                # empty: logging's own path flushes after every record.
+                _write_all(self.stream.fileno(), line + b"\n")
             except Exception:  # noqa: BLE001 - a broken sink costs the event, not the request
                 self.handleError(None)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    while written < len(data):  # rare on a file (a signal, a nearly full disk): write the rest
+        data = data[written:]
+        written = os.write(fd, data)
+
+
 _FAST = (SafeStreamHandler, SafeFileHandler)
+_INFO = logging.INFO
