@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from logging_policy.current import NULL_EVENT
@@ -41,3 +43,20 @@ def test_a_unit_that_succeeds_keeps_what_it_set() -> None:
 def test_the_null_event_guard_lets_the_error_through() -> None:
     with pytest.raises(ValueError, match="boom"), NULL_EVENT.rollback_guard():
         raise ValueError("boom")
+
+
+def test_a_timer_adds_each_block_and_keeps_the_sum_a_short_decimal() -> None:
+    event = WideEvent(operation="telemetry_upload", kind="http")
+    with event.timer("db_insert"):
+        time.sleep(0.002)
+    first = event.data["timings_ms"]["db_insert"]
+    for _ in range(3):
+        with event.timer("db_insert"):
+            time.sleep(0.001)
+    total = event.data["timings_ms"]["db_insert"]
+    assert 2.0 <= first < 1000.0 and total >= first + 3.0
+    # Milliseconds to the microsecond, also after adding (no 0.30000000000000004 in the event).
+    assert len(repr(total).split(".")[1]) <= 3 and len(repr(first).split(".")[1]) <= 3
+    with pytest.raises(ValueError, match="bad row"), event.timer("parse"):
+        raise ValueError("bad row")
+    assert event.data["timings_ms"]["parse"] >= 0.0  # a block that raised still reports its time
