@@ -126,11 +126,12 @@ def _reading_store(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: di
 
     For SQLite (no INSERT in a CTE) and for readings whose detectors need queries, which must not run
     for a duplicate. The reading and its trip's counters commit together: one commit (one WAL flush)
-    instead of two, and no reading without its count. No savepoint when nested.
+    instead of two, and no reading without its count. No savepoint when nested. If it rolls back, the
+    event forgets what the detectors set in it (a charging session that was never stored, say).
     """
     event = current_event()
     at = reading.recorded_at
-    with transaction.atomic(savepoint=False):
+    with event.rollback_guard(), transaction.atomic(savepoint=False):
         with event.timer("db_insert"):
             reading_id = reading_insert(reading)
         if reading_id is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from logging_policy.sampling import decide, default_policy
@@ -162,3 +163,30 @@ def test_charging_totals_by_vehicle(new_vehicle, upload) -> None:
     assert totals[a.vehicle.pk].sessions == 2
     assert totals[a.vehicle.pk].kwh_added == pytest.approx(one.expected_kwh + two.expected_kwh, rel=0.05)
     assert charging_totals_by_vehicle(vehicle_ids=[b.vehicle.pk]) == {}
+
+
+@pytest.mark.django_db(transaction=True)  # the upload's own transaction must be the outermost one
+def test_an_upload_whose_transaction_rolls_back_claims_no_charging_session(volt, upload, wide_events) -> None:
+    readings = list(charge_readings(ChargePlan(session="c-11", start=EVENING, step_seconds=60)))
+    parked = {**readings[0], "k220057": "0", "k22006e": "0", "k22000b": "0.2",
+              "time": str(int(EVENING.timestamp() * 1000) - 10_000)}
+    assert upload(volt.token, parked).content == b"OK!"
+    with connection.cursor() as cursor:  # PostgreSQL refuses the trip's counter UPDATE, after the session INSERT
+        cursor.execute(f"""
+            CREATE FUNCTION refuse_trip_count() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'trip update refused'; END $$;
+            CREATE TRIGGER refuse_trip_count BEFORE UPDATE ON {Trip._meta.db_table} FOR EACH ROW
+            WHEN (NEW.reading_count > OLD.reading_count) EXECUTE FUNCTION refuse_trip_count();
+        """)
+    try:
+        refused = upload(volt.token, readings[0])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER refuse_trip_count ON {Trip._meta.db_table}; DROP FUNCTION refuse_trip_count();")
+    assert refused.status_code == 503 and not ChargingSession.objects.exists()
+    failed = wide_events.events[-1]
+    assert (failed["success"], failed["error"]["code"], failed["business"]) == (False, "E202", {})
+    assert "charging" not in failed and failed["telemetry"].get("stored") is not True
+    assert upload(volt.token, readings[0]).content == b"OK!"  # the retry stores it and opens the session
+    assert wide_events.events[-1]["business"] == {"charging_session_started": True}
+    assert ChargingSession.objects.count() == 1
