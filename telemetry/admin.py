@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
@@ -9,12 +10,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from telemetry.admin_display import rounded_list_display
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.vehicles import upload_url, vehicle_token_reset
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Data that only Torque uploads create: browsable, never edited by hand."""
+
+    # Float fields shown in the list with this many decimals (telemetry/admin_display.py).
+    list_decimals: dict[str, int] = {}
+
+    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
+        return rounded_list_display(self.model, super().get_list_display(request), self.list_decimals)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -81,6 +89,8 @@ class VehicleAdmin(admin.ModelAdmin):
 class TripAdmin(ReadOnlyAdmin):
     list_display = ("id", "vehicle", "started_at", "ended_at", "is_closed", "distance_miles", "electric_miles",
                     "gas_miles", "kwh_per_mile", "gas_mpg", "reading_count", "weather_conditions", "weather_temp_f")
+    list_decimals = {"distance_miles": 2, "electric_miles": 2, "gas_miles": 2, "kwh_per_mile": 3, "gas_mpg": 1,
+                     "weather_temp_f": 1}
     list_filter = ("is_closed", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter), "extreme_weather",
                    "started_at")
     # Only the weather is grouped; every other field follows in model order (the page is read-only).
@@ -100,6 +110,8 @@ class TripAdmin(ReadOnlyAdmin):
 class ReadingAdmin(ReadOnlyAdmin):
     list_display = ("recorded_at", "vehicle", "trip_id", "speed_mph", "soc_pct", "engine_rpm", "hv_power_kw",
                     "odometer_miles", "fuel_level_pct")
+    list_decimals = {"speed_mph": 1, "soc_pct": 1, "engine_rpm": 0, "hv_power_kw": 2, "odometer_miles": 1,
+                     "fuel_level_pct": 1}
     list_filter = ("vehicle",)
     list_select_related = ("vehicle",)
     date_hierarchy = "recorded_at"
