@@ -178,16 +178,21 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
                 # Straight to the file (opened for append): a buffered write and flush cost a
                 # copy and two more calls for the same single write(2). The stream's buffer is
                 # empty: logging's own path flushes after every record.
-                _write_all(self.stream.fileno(), line + b"\n")
+                self._write_all(self.stream.fileno(), b"\n" + line + b"\n" if self._torn else line + b"\n")
             except Exception:  # noqa: BLE001 - a broken sink costs the event, not the request
                 self.handleError(None)
 
+    # A line whose write stopped part-way (a full disk): the next line starts with a newline of its
+    # own, so that the torn line costs only itself, not the next event too.
+    _torn = False
 
-def _write_all(fd: int, data: bytes) -> None:
-    written = os.write(fd, data)
-    while written < len(data):  # rare on a file (a signal, a nearly full disk): write the rest
-        data = data[written:]
+    def _write_all(self, fd: int, data: bytes) -> None:
         written = os.write(fd, data)
+        while written < len(data):  # rare on a file (a signal, a nearly full disk): write the rest
+            self._torn = True
+            data = data[written:]
+            written = os.write(fd, data)
+        self._torn = False
 
 
 _FAST = (SafeStreamHandler, SafeFileHandler)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -69,6 +71,26 @@ def test_file_handler_follows_a_rotated_file(only_handler, tmp_path: Path) -> No
     assert len((tmp_path / "events.jsonl").read_bytes().splitlines()) == 1
 
 
+def test_a_line_torn_by_a_full_disk_costs_only_itself(only_handler, tmp_path: Path, monkeypatch) -> None:
+    only_handler.append(SafeFileHandler(str(tmp_path / "events.jsonl")))
+    real_write, calls = os.write, []
+
+    def disk_fills_mid_line(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, data[:100])  # a short write ...
+        raise OSError(errno.ENOSPC, "No space left on device")  # ... and no room for the rest
+
+    monkeypatch.setattr(os, "write", disk_fills_mid_line)
+    _emit_probe()
+    monkeypatch.setattr(os, "write", real_write)  # space again
+    _emit_probe()
+    _emit_probe()
+    lines = (tmp_path / "events.jsonl").read_bytes().split(b"\n")
+    assert len(calls) == 2 and len(lines[0]) == 100  # the torn line, ended by the next event's newline
+    assert [orjson.loads(line)["operation"] for line in lines[1:-1]] == ["probe", "probe"] and lines[-1] == b""
+
+
 def test_stream_handler_writes_to_the_binary_buffer_under_text(only_handler) -> None:
     buffer = io.BytesIO()
     only_handler.append(SafeStreamHandler(io.TextIOWrapper(buffer, encoding="utf-8")))
@@ -111,6 +133,10 @@ def test_fresh_ids_are_random_uuid4_request_ids_and_32_hex_trace_ids() -> None:
     assert len({r for r, _ in pairs}) == len({t for _, t in pairs}) == 2000
     # The trace id feeds the sampling draw: its digits carry no fixed bits (all 16 values in each place).
     assert all(len({t[i] for _, t in pairs}) == 16 for i in range(32))
+    # The request id fixes only the version digit (4) and the variant's two bits (8, 9, a or b).
+    digits = [r.replace("-", "") for r, _ in pairs]
+    assert {d[12] for d in digits} == {"4"} and {d[16] for d in digits} == set("89ab")
+    assert all(len({d[i] for d in digits}) == 16 for i in range(32) if i not in (12, 16))
 
 
 def test_writing_to_a_shared_namespace_copies_it_for_that_event_only() -> None:

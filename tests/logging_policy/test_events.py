@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from logging_policy.current import NULL_EVENT
+from logging_policy import events
 from logging_policy.events import WideEvent
 
 
@@ -45,18 +44,34 @@ def test_the_null_event_guard_lets_the_error_through() -> None:
         raise ValueError("boom")
 
 
-def test_a_timer_adds_each_block_and_keeps_the_sum_a_short_decimal() -> None:
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_timer_adds_every_block_exactly_and_shows_the_sum_to_the_microsecond(monkeypatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(events, "_now", clock)
     event = WideEvent(operation="telemetry_upload", kind="http")
-    with event.timer("db_insert"):
-        time.sleep(0.002)
-    first = event.data["timings_ms"]["db_insert"]
-    for _ in range(3):
+    for _ in range(1000):  # blocks of 0.4 us: each alone would round to nothing
         with event.timer("db_insert"):
-            time.sleep(0.001)
-    total = event.data["timings_ms"]["db_insert"]
-    assert 2.0 <= first < 1000.0 and total >= first + 3.0
-    # Milliseconds to the microsecond, also after adding (no 0.30000000000000004 in the event).
-    assert len(repr(total).split(".")[1]) <= 3 and len(repr(first).split(".")[1]) <= 3
-    with pytest.raises(ValueError, match="bad row"), event.timer("parse"):
+            clock.now += 0.0000004
+    assert event.data["timings_ms"]["db_insert"] == 0.4
+    with event.timer("db_insert"):
+        clock.now += 0.00123456
+    assert event.data["timings_ms"]["db_insert"] == 1.635  # 1.63456 ms, to the microsecond
+    timer = event.timer("parse")
+    clock.now += 0.005  # made, not yet entered: not counted
+    with timer:
+        clock.now += 0.001
+    with pytest.raises(ValueError, match="bad row"), event.timer("auth"):
+        clock.now += 0.002
         raise ValueError("bad row")
-    assert event.data["timings_ms"]["parse"] >= 0.0  # a block that raised still reports its time
+    event.set("timings_ms", queue_wait=3.0)
+    with event.timer("queue_wait"):  # a timer adds to a value set by hand
+        clock.now += 0.001
+    assert {k: event.data["timings_ms"][k] for k in ("parse", "auth", "queue_wait")} == {
+        "parse": 1.0, "auth": 2.0, "queue_wait": 4.0}
