@@ -79,8 +79,7 @@ def upload_event_cycle() -> None:
         pass
     with event.timer("trip_update"):
         pass
-    event.set("telemetry", stored=True, duplicate=False, reading_id=123456)
-    event.set("telemetry", outcome="stored")
+    event.set("telemetry", stored=True, duplicate=False, reading_id=123456, outcome="stored")
     event.redact_value(TOKEN)
     path = f"/api/torque/upload/{TOKEN}".replace(TOKEN, "[redacted]")
     event.set("http", {"route": "api/torque/upload/<str:token>", "path": path[:300], "status_code": 200,

@@ -57,6 +57,8 @@ def pid_descriptions_store(*, vehicle: Vehicle, upload: TorqueUpload) -> int:
 def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) -> IngestResult:
     """Store one upload. A reading is stored at most once per (vehicle, session, time).
 
+    The event's `telemetry.outcome` is set here, with what else the outcome sets (one `set` call each).
+
     `trip` is the vehicle's trip for the upload's session as read with the vehicle (None: not yet).
     """
     event = current_event()
@@ -64,10 +66,10 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
     if upload.kind == "metadata":
         with event.timer("db_insert"):
             count = pid_descriptions_store(vehicle=vehicle, upload=upload)
-        event.set("telemetry", message_kind="metadata", pids_described=count)
+        event.set("telemetry", message_kind="metadata", pids_described=count, outcome="metadata")
         return IngestResult("metadata")
     if upload.kind == "notice":
-        event.set("telemetry", message_kind="notice")
+        event.set("telemetry", message_kind="notice", outcome="notice")
         return IngestResult("notice")
 
     assert upload.recorded_at is not None
@@ -108,14 +110,14 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
         reading_id, entered = _reading_store(vehicle=vehicle, trip=trip, reading=reading, values=values,
                                              run_parked=in_order, new_trip=first_reading)
     if reading_id is None:
-        event.set("telemetry", stored=False, duplicate=True)
+        event.set("telemetry", stored=False, duplicate=True, outcome="duplicate")
         return IngestResult("duplicate", trip_id=trip.pk, trip_created=ref.created)
     if entered:
         event.fact("gas_mode_entered")
         event.set("trip", gas_mode_entered_at=trip.gas_mode_entered_at, soc_at_gas_entry=trip.soc_at_gas_entry)
     if trip.is_closed:
         event.set("trip", reopened=True)
-    event.set("telemetry", stored=True, duplicate=False, reading_id=reading_id)
+    event.set("telemetry", stored=True, duplicate=False, reading_id=reading_id, outcome="stored")
     return IngestResult("stored", reading_id=reading_id, trip_id=trip.pk, trip_created=ref.created,
                         gas_mode_entered=entered)
 

@@ -80,8 +80,7 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         return error_response(*refused)
     event.set("telemetry", upload_describe(upload))
 
-    result = upload_ingest(vehicle=vehicle, upload=upload, trip=trip)
-    event.set("telemetry", outcome=result.outcome)
+    upload_ingest(vehicle=vehicle, upload=upload, trip=trip)  # sets telemetry.outcome on the event
     return HttpResponse("OK!", content_type="text/plain")
 
 
