@@ -38,9 +38,8 @@ _MINIMAL_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "
 
 def event_open(*, operation: str, kind: str, request_id: str | None = None,
                trace_id: str | None = None) -> WideEvent:
-    event = WideEvent(operation=operation, kind=kind, request_id=request_id, trace_id=trace_id)
-    event.share(static_fields_shared(), STATIC_NAMESPACES)
-    return event
+    return WideEvent(operation=operation, kind=kind, request_id=request_id, trace_id=trace_id,
+                     shared=static_fields_shared(), shared_names=STATIC_NAMESPACES)
 
 
 def _dumps(data: dict[str, Any]) -> bytes:

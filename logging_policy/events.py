@@ -29,14 +29,16 @@ class WideEvent:
 
     __slots__ = ("data", "secrets", "_started", "_emitted", "_shared", "_timed")
 
-    def __init__(self, *, operation: str, kind: str, request_id: str | None = None,
-                 trace_id: str | None = None) -> None:
+    def __init__(self, *, operation: str, kind: str, request_id: str | None = None, trace_id: str | None = None,
+                 shared: Mapping[str, dict[str, Any]] | None = None, shared_names: frozenset[str] = frozenset()
+                 ) -> None:
+        """`shared`: namespaces that stay the same for many events (service, deployment), added without
+        a copy; the event copies one only if it writes to it. `shared_names` are their names."""
         self._started = _now()
         self._emitted = False
         # Unrounded running totals of the timers; `timings_ms` shows each rounded to the microsecond.
         self._timed: dict[str, float] = {}
-        # Namespaces whose dicts are shared with other events (see `share`): copied before a write.
-        self._shared: frozenset[str] = frozenset()
+        self._shared = shared_names  # copied before a write (`_namespace`)
         # Values that must not appear anywhere in the written line (e.g. the upload token).
         self.secrets: set[str] = set()
         if request_id is None or trace_id is None:
@@ -52,6 +54,8 @@ class WideEvent:
             "timings_ms": {},
             "business": {},
         }
+        if shared:
+            self.data.update(shared)
 
     # --- enrichment ---------------------------------------------------------
     @property
@@ -69,13 +73,6 @@ class WideEvent:
     @operation.setter
     def operation(self, value: str) -> None:
         self.data["operation"] = value
-
-    def share(self, namespaces: dict[str, dict[str, Any]], names: frozenset[str] | None = None) -> None:
-        """Add namespaces that stay the same for many events (service, deployment) without copying them:
-        the event copies one only if it writes to it. `names`, the keys of `namespaces`, if known."""
-        self.data.update(namespaces)
-        names = frozenset(namespaces) if names is None else names
-        self._shared = self._shared | names if self._shared else names
 
     def _namespace(self, namespace: str) -> dict[str, Any]:
         ns = self.data.get(namespace)

@@ -38,7 +38,7 @@ def static_fields() -> dict[str, dict[str, Any]]:
 
 
 def static_fields_shared() -> dict[str, dict[str, Any]]:
-    """The per-process namespaces themselves, not copies: read-only (`WideEvent.share` copies on write)."""
+    """The per-process namespaces themselves, not copies: read-only (a `WideEvent` given them as `shared` copies one before writing to it)."""
     return _static_fields()
 
 
