@@ -158,7 +158,7 @@ def upload_describe(upload: TorqueUpload) -> dict[str, object]:
         "protocol_version": upload.protocol_version,
         "session": upload.session[:64],
         "trip_key": upload.trip_key,
-        "reading_at": upload.recorded_at.isoformat() if upload.recorded_at else None,
+        "reading_at": upload.recorded_at,  # orjson writes it as isoformat() would, without a 1 us call here
         "key_count": upload.key_count,
         "value_count": len(v),
         "unknown_key_count": len(upload.unknown),

