@@ -71,8 +71,10 @@ def test_file_handler_follows_a_rotated_file(only_handler, tmp_path: Path) -> No
     assert len((tmp_path / "events.jsonl").read_bytes().splitlines()) == 1
 
 
-def test_a_line_torn_by_a_full_disk_costs_only_itself(only_handler, tmp_path: Path, monkeypatch) -> None:
-    only_handler.append(SafeFileHandler(str(tmp_path / "events.jsonl")))
+def test_a_line_torn_by_a_full_disk_costs_only_itself(tmp_path: Path, monkeypatch) -> None:
+    # The handler alone: under pytest's logging plugin the logger also holds capture handlers,
+    # so event_emit takes the `logging` path, not write_line.
+    handler = SafeFileHandler(str(tmp_path / "events.jsonl"))
     real_write, calls = os.write, []
 
     def disk_fills_mid_line(fd: int, data: bytes) -> int:
@@ -81,14 +83,16 @@ def test_a_line_torn_by_a_full_disk_costs_only_itself(only_handler, tmp_path: Pa
             return real_write(fd, data[:100])  # a short write ...
         raise OSError(errno.ENOSPC, "No space left on device")  # ... and no room for the rest
 
+    line = orjson.dumps({"operation": "probe", "pad": "x" * 300})
     monkeypatch.setattr(os, "write", disk_fills_mid_line)
-    _emit_probe()
+    handler.write_line(line)
     monkeypatch.setattr(os, "write", real_write)  # space again
-    _emit_probe()
-    _emit_probe()
+    handler.write_line(line)
+    handler.write_line(line)
+    handler.close()
     lines = (tmp_path / "events.jsonl").read_bytes().split(b"\n")
-    assert len(calls) == 2 and len(lines[0]) == 100  # the torn line, ended by the next event's newline
-    assert [orjson.loads(line)["operation"] for line in lines[1:-1]] == ["probe", "probe"] and lines[-1] == b""
+    assert len(calls) == 2 and lines[0] == line[:100]  # the torn line, ended by the next line's newline
+    assert [orjson.loads(text)["operation"] for text in lines[1:-1]] == ["probe", "probe"] and lines[-1] == b""
 
 
 def test_stream_handler_writes_to_the_binary_buffer_under_text(only_handler) -> None:
