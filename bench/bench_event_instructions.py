@@ -17,14 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def child(tree: Path, events: int) -> None:
@@ -47,20 +43,6 @@ def child(tree: Path, events: int) -> None:
             upload_event_cycle()
 
 
-def instructions(tree: Path, events: int) -> int:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-         "--child", str(events), "--tree", str(tree)],
-        env=env, capture_output=True, text=True, check=True,
-        cwd=tree,  # start-up puts the working directory on sys.path (Celery's loader): it must be `tree`
-    )
-    match = _COLLECTED.search(proc.stderr)
-    if match is None:
-        raise RuntimeError(f"callgrind printed no count: {proc.stderr[-500:]}")
-    return int(match.group(1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=3000)
@@ -70,9 +52,11 @@ def main() -> None:
     if args.child is not None:
         child(args.tree, args.child)
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (apt-get install valgrind)")
-    per_event = (instructions(args.tree, args.events) - instructions(args.tree, 0)) / args.events
+    sys.path.insert(0, str(ROOT))  # only here: the child must import `bench` from --tree
+    from bench.callgrind import per_unit, valgrind_required
+
+    valgrind_required()
+    per_event = per_unit(lambda n: [__file__, "--child", str(n), "--tree", str(args.tree)], args.events, args.tree)
     print(f"one kept upload event ({args.tree}): {per_event:,.0f} instructions "
           f"({args.events} events, callgrind, PYTHONHASHSEED=0)")
     print(json.dumps({"bench": "event_instructions", "instructions": round(per_event), "events": args.events}))

@@ -27,6 +27,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("events", ["bench/bench_events.py", "--n", "3000", "--rounds", "5"]),
     ("event_instructions", ["bench/bench_event_instructions.py", "--events", "3000"]),
     ("overhead", ["bench/bench_overhead.py", "--n", "100", "--rounds", "5"]),
+    ("overhead_instructions", ["bench/bench_overhead_instructions.py", "--requests", "200"]),
     ("ingest", ["bench/bench_ingest.py", "--seconds", "4", "--rounds", "6"]),
     ("sampling", ["bench/bench_sampling.py", "--events", "1000000"]),
     ("stats", ["bench/bench_stats.py", "--sizes", "1000", "10000", "--trips", "100", "--rounds", "2"]),
@@ -66,6 +67,8 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         f"(+{x['5%']['added_us']:.0f} us/request)", "<= 5 %", lambda x: x["5%"]["ratio"] <= 1.05)
     add("overhead", "wide events, 100 % keep: slower by", lambda x: f"{(x['100%']['ratio'] - 1) * 100:.1f} % "
         f"(+{x['100%']['added_us']:.0f} us/request)", "-", lambda x: True)
+    add("overhead_instructions", "  the same in instructions, 5 % / 100 % keep", lambda x: f"+{x['added_5pct']:.2f} % "
+        f"/ +{x['added_100pct']:.2f} % (callgrind)", "<= 5 %", lambda x: x["added_5pct"] <= 5)
     add("events", "one kept upload event (build..write)", lambda x: f"{x['event_us']:.1f} us "
         f"({x['event_us'] / x['plain_line_us']:.2f}x a plain {x['plain_line_us']:.1f} us log line)", "<= ~25 us",
         lambda x: x["event_us"] <= 25)
