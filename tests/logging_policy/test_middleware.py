@@ -129,6 +129,7 @@ def test_middleware_directly_binds_the_event_and_echoes_the_id(wide_events) -> N
     seen: list[str] = []
 
     def view(request: HttpRequest) -> HttpResponse:
+        assert request.wide_event is current_event()
         seen.append(current_event().request_id)
         current_event().set("business", handled=True)
         return HttpResponse("fine")
@@ -136,11 +137,25 @@ def test_middleware_directly_binds_the_event_and_echoes_the_id(wide_events) -> N
     request = RequestFactory().get("/direct", HTTP_X_REQUEST_ID="direct-1", CONTENT_LENGTH="junk")
     response = WideEventMiddleware(view)(request)
     assert seen == ["direct-1"] and response["X-Request-ID"] == "direct-1"
-    assert request.wide_event.data["business"] == {"handled": True}
-    assert request.wide_event.data["http"]["request_size_bytes"] == 0
     assert current_event().request_id == ""  # unbound once the request is over
     [event] = wide_events.events
     assert (event["request_id"], event["http"]["path"], event["operation"]) == ("direct-1", "/direct", "http_unrouted")
+    assert (event["business"], event["http"]["request_size_bytes"]) == ({"handled": True}, 0)
+    # Emitted, the event leaves the request: it must not wait for the collector with Django's request cycles.
+    assert not hasattr(request, "wide_event")
+
+
+def test_a_view_that_raises_still_gets_its_event_emitted_and_dropped_from_the_request(wide_events) -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        current_event().fact("trip_created")
+        raise RuntimeError("view broke")
+
+    request = RequestFactory().get("/direct-fail")
+    with pytest.raises(RuntimeError, match="view broke"):
+        WideEventMiddleware(view)(request)
+    [event] = wide_events.events
+    assert (event["success"], event["error"]["code"], event["http"]["status_code"]) == (False, "E500", 500)
+    assert event["business"] == {"trip_created": True} and not hasattr(request, "wide_event")
 
 
 def test_helpers_are_defensive() -> None:
