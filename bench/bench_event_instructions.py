@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def child(tree: Path, events: int) -> None:
+def child(tree: Path, events: int, described: bool) -> None:
     """Run in the child: set up Django from `tree`, warm up, then `events` kept upload events."""
     import logging
     import tempfile
@@ -33,31 +33,35 @@ def child(tree: Path, events: int) -> None:
     import django
 
     django.setup()
-    from bench.bench_events import KEEP_ALL, upload_event_cycle
+    from bench.bench_events import KEEP_ALL, described_upload_event_cycle, upload_event_cycle
     from logging_policy.emit import SafeFileHandler
     from logging_policy.policy import policy_override
 
     logging.getLogger("wide_events").handlers = [SafeFileHandler(str(Path(tempfile.mkdtemp()) / "events.jsonl"))]
     with policy_override(KEEP_ALL):
+        cycle = described_upload_event_cycle if described else upload_event_cycle
         for _ in range(200 + events):
-            upload_event_cycle()
+            cycle()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--tree", type=Path, default=ROOT)
+    parser.add_argument("--described", action="store_true",
+                        help="the event with its fields computed as the view does (bench_events.described_upload_event_cycle)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.tree, args.child)
+        child(args.tree, args.child, args.described)
         return
     sys.path.insert(0, str(ROOT))  # only here: the child must import `bench` from --tree
     from bench.callgrind import per_unit, valgrind_required
 
     valgrind_required()
-    per_event = per_unit(lambda n: [__file__, "--child", str(n), "--tree", str(args.tree)], args.events, args.tree)
-    print(f"one kept upload event ({args.tree}): {per_event:,.0f} instructions "
+    per_event = per_unit(lambda n: [__file__, "--child", str(n), "--tree", str(args.tree),
+                                    *(["--described"] if args.described else [])], args.events, args.tree)
+    print(f"one kept upload event{' with the view fields' if args.described else ''} ({args.tree}): {per_event:,.0f} instructions "
           f"({args.events} events, callgrind, PYTHONHASHSEED=0)")
     print(json.dumps({"bench": "event_instructions", "instructions": round(per_event), "events": args.events}))
 

@@ -67,8 +67,8 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         f"(+{x['5%']['added_us']:.0f} us/request)", "<= 5 %", lambda x: x["5%"]["ratio"] <= 1.05)
     add("overhead", "wide events, 100 % keep: slower by", lambda x: f"{(x['100%']['ratio'] - 1) * 100:.1f} % "
         f"(+{x['100%']['added_us']:.0f} us/request)", "-", lambda x: True)
-    add("overhead_instructions", "  the same in instructions, 5 % / 100 % keep", lambda x: f"+{x['added_5pct']:.2f} % "
-        f"/ +{x['added_100pct']:.2f} % (callgrind)", "<= 5 %", lambda x: x["added_5pct"] <= 5)
+    add("overhead_instructions", "  the same in instructions, 5 % / 100 % keep", lambda x: f"{x['added_5pct']:+.2f} % "
+        f"/ {x['added_100pct']:+.2f} % (callgrind)", "<= 5 %", lambda x: x["added_5pct"] <= 5)
     add("events", "one kept upload event (build..write)", lambda x: f"{x['event_us']:.1f} us "
         f"({x['event_us'] / x['plain_line_us']:.2f}x a plain {x['plain_line_us']:.1f} us log line)", "<= ~25 us",
         lambda x: x["event_us"] <= 25)

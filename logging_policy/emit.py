@@ -171,9 +171,12 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
                 # rotation land at the end of the renamed file, which logrotate keeps.
                 if now - self._checked_at >= 1.0 or self.stream is None:
                     self._checked_at = now
+                    stream = self.stream
                     self.reopenIfNeeded()
                     if self.stream is None:
                         self.stream = self._open()
+                    if self.stream is not stream:
+                        self._torn = False  # a new file: nothing to end
                 # Straight to the file (opened for append): a buffered write and flush cost a
                 # copy and two more calls for the same single write(2). The stream's buffer is
                 # empty: logging's own path flushes after every record.
@@ -181,8 +184,9 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
             except Exception:  # noqa: BLE001 - a broken sink costs the event, not the request
                 self.handleError(None)
 
-    # A line whose write stopped part-way (a full disk): the next line starts with a newline of its
-    # own, so that the torn line costs only itself, not the next event too.
+    # A line whose write stopped part-way (a full disk): this handler's next line starts with a newline
+    # of its own, so that the torn line does not take that event with it. Another process appending to
+    # the same file (make run's web, worker and beat) may still land its next line on the torn one.
     _torn = False
 
     def _write_all(self, fd: int, data: bytes) -> None:

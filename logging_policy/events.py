@@ -30,14 +30,16 @@ class WideEvent:
     __slots__ = ("data", "secrets", "_started", "_emitted", "_shared", "_timed")
 
     def __init__(self, *, operation: str, kind: str, request_id: str | None = None, trace_id: str | None = None,
-                 shared: Mapping[str, dict[str, Any]] | None = None, shared_names: frozenset[str] = frozenset()
+                 shared: Mapping[str, dict[str, Any]] | None = None, shared_names: frozenset[str] | None = None
                  ) -> None:
         """`shared`: namespaces that stay the same for many events (service, deployment), added without
-        a copy; the event copies one only if it writes to it. `shared_names` are their names."""
+        a copy; the event copies one only if it writes to it. `shared_names`: their names, if known."""
         self._started = _now()
         self._emitted = False
         # Unrounded running totals of the timers; `timings_ms` shows each rounded to the microsecond.
         self._timed: dict[str, float] = {}
+        if shared_names is None:
+            shared_names = frozenset(shared) if shared else frozenset()
         self._shared = shared_names  # copied before a write (`_namespace`)
         # Values that must not appear anywhere in the written line (e.g. the upload token).
         self.secrets: set[str] = set()

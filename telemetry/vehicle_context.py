@@ -9,6 +9,7 @@ threshold edited in the admin applies at once, without a refresh.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from math import isfinite
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -30,7 +31,9 @@ CONTEXT_FIELDS = (
 def _rounded(value: float | None, scale: float) -> float | None:
     """`round(value, digits)` with scale = 10 ** digits, half up: for display, at half round()'s cost
     (round() takes the correctly-rounded decimal path; this runs seven times per upload)."""
-    return None if value is None else (value * scale + 0.5) // 1.0 / scale
+    if value is None or not isfinite(value):
+        return value
+    return (value * scale + 0.5) // 1.0 / scale
 
 
 def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: PolicySnapshot,

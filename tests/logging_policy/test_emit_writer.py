@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logging_policy.events import _ms3
+from logging_policy.events import WideEvent, _ms3
 from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, event_open
 from logging_policy.ids import event_timestamp, new_ids
 from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
@@ -72,8 +72,7 @@ def test_file_handler_follows_a_rotated_file(only_handler, tmp_path: Path) -> No
 
 
 def test_a_line_torn_by_a_full_disk_costs_only_itself(tmp_path: Path, monkeypatch) -> None:
-    # The handler alone: under pytest's logging plugin the logger also holds capture handlers,
-    # so event_emit takes the `logging` path, not write_line.
+    # The handler alone: what a short write does to the file does not depend on the logger's setup.
     handler = SafeFileHandler(str(tmp_path / "events.jsonl"))
     real_write, calls = os.write, []
 
@@ -151,6 +150,11 @@ def test_writing_to_a_shared_namespace_copies_it_for_that_event_only() -> None:
     assert "notes" not in static_fields_shared()["service"]
     assert event.data["feature_flags"]["probe_flag"] is True
     assert event_open(operation="probe", kind="task").data["feature_flags"] == static_fields_shared()["feature_flags"]
+    # Without their names the event finds them itself: a write still copies first.
+    shared = {"service": {"name": "probe"}}
+    unnamed = WideEvent(operation="probe", kind="task", shared=shared)
+    unnamed.set("service", version="9")
+    assert shared == {"service": {"name": "probe"}} and unnamed.data["service"] == {"name": "probe", "version": "9"}
 
 
 def test_the_static_namespace_names_are_the_shared_namespaces() -> None:
