@@ -13,4 +13,5 @@ RUN useradd --create-home --uid 1000 volt && mkdir -p /app/var && chown -R volt 
 USER volt
 
 EXPOSE 8000
-CMD ["gunicorn", "volttracker.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# No access log: it would print every upload's token (docs/operations.md, "Upload tokens and access logs").
+CMD ["gunicorn", "volttracker.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -9,11 +9,13 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,3 +108,40 @@ def wait_for(log_path: Path, proc: subprocess.Popen[bytes], text: str) -> None:
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail(f"no {text!r} in the worker log:\n{log_path.read_text(errors='replace')[-3000:]}")
         time.sleep(0.2)
+
+
+def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
+    """runserver logs every request line; an upload's carries its token (the only credential Torque sends)."""
+    copy = checkout_copy(tmp_path / "vt")
+    env = embedded_env()
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=copy, env=env,
+                   capture_output=True, check=True)
+    line = next(line for line in (copy / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    assert "manage.py runserver" in line
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path / "web.log"
+    token = "S3cretUpl0adT0kenXYZ"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                                cwd=copy, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/torque/upload/{token}?eml=owner@example.com")
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(log_path.read_text(errors="replace")[-3000:])
+                time.sleep(0.2)
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "E400"
+        wait_for(log_path, proc, '" 401 ')  # the access line
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    log = log_path.read_text(errors="replace")
+    # Torque's GET uploads carry the owner's e-mail (eml) and the readings in the query: gone too.
+    assert '"GET /api/torque/upload/[redacted] HTTP/1.1" 401' in log, log[-2000:]
+    assert token not in log and "owner@example.com" not in log, log[-2000:]

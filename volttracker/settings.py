@@ -255,9 +255,17 @@ WIDE_EVENTS_MAX_BYTES: int = env.int("WIDE_EVENTS_MAX_BYTES", default=64 * 1024)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    # Upload tokens travel in the URL path: no plain log line may show one (logging_policy/log_filters.py).
+    "filters": {"upload_tokens": {"()": "logging_policy.log_filters.UploadTokenFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["upload_tokens"]},
+        # runserver's access lines (`make run`), as Django configures them, plus the token filter.
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO",
+                          "filters": ["upload_tokens"]},
         "wide_events": (
             {"class": "logging_policy.emit.SafeFileHandler", "filename": WIDE_EVENTS_PATH}
             if WIDE_EVENTS_PATH
@@ -267,6 +275,7 @@ LOGGING = {
     "loggers": {
         "wide_events": {"handlers": ["wide_events"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # Celery's per-task INFO lines ("Sending due task", "Received task", "succeeded in") are
         # three lines per run (policy_sync alone: every 5 s); the task's wide event already tells it.
         # WARNING still shows failures ("raised unexpected" is ERROR). CELERY_TASK_LOG_LEVEL=INFO

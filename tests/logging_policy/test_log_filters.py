@@ -1,0 +1,46 @@
+"""Plain log lines (Django's errors, the dev server's access lines) never show an upload token or its query."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils.log import log_response
+
+from logging_policy.log_filters import UploadTokenFilter, upload_tokens_redact
+
+TOKEN = "S3cretUpl0adT0kenXYZ"
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    (f'"POST /api/torque/upload/{TOKEN} HTTP/1.1" 200 3', '"POST /api/torque/upload/[redacted] HTTP/1.1" 200 3'),
+    (f"GET /api/torque/upload/{TOKEN}/?eml=a%40b.org&kff1006=42.1 HTTP/1.1", "GET /api/torque/upload/[redacted] HTTP/1.1"),
+    (f"Service Unavailable: /api/torque/upload/{TOKEN}", "Service Unavailable: /api/torque/upload/[redacted]"),
+    ("GET /api/vehicles/3/trips/ HTTP/1.1", "GET /api/vehicles/3/trips/ HTTP/1.1"),
+])
+def test_upload_tokens_redact(line: str, expected: str) -> None:
+    assert upload_tokens_redact(line) == expected
+
+
+def test_the_filter_rewrites_message_and_arguments_and_keeps_the_record() -> None:
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
+                               (f"GET /api/torque/upload/{TOKEN}?eml=a@b.org HTTP/1.1", 401, "90"), None)
+    assert UploadTokenFilter().filter(record) is True
+    assert record.getMessage() == '"GET /api/torque/upload/[redacted] HTTP/1.1" 401 90'
+
+
+def test_a_server_error_on_an_upload_logs_no_token() -> None:
+    [console] = logging.getLogger("django.request").handlers  # the handler settings.LOGGING configures
+    buffer = io.StringIO()
+    previous = console.setStream(buffer)
+    try:
+        path = f"/api/torque/upload/{TOKEN}"
+        log_response("%s: %s", "Service Unavailable", path, response=HttpResponse(status=503),
+                     request=RequestFactory().get(path, {"eml": "owner@example.com"}))
+    finally:
+        console.setStream(previous)
+    assert "ERROR django.request Service Unavailable: /api/torque/upload/[redacted]" in buffer.getvalue()
+    assert TOKEN not in buffer.getvalue()
