@@ -23,6 +23,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 migrate: install
+	$(BIN)/python manage.py ensure_database
 	$(BIN)/python manage.py migrate --noinput
 
 # Web server + Celery worker with beat. With no DATABASE_URL / REDIS_URL set it runs on

@@ -1,0 +1,29 @@
+"""`manage.py ensure_database`: create the PostgreSQL database DATABASE_URL names, if it is missing.
+
+`make run` runs it before migrating, so that pointing DATABASE_URL at a fresh PostgreSQL server is
+all a newcomer does. SQLite needs nothing (the file is created on first connect). In production
+the database is made by whoever provisions it (compose: the postgres image's POSTGRES_DB).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+
+class Command(BaseCommand):
+    help = "Create the PostgreSQL database that DATABASE_URL names unless it exists (make run does this first)."
+    requires_system_checks: list[str] = []  # checks may need the very database that is missing
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            return
+        name = connection.settings_dict["NAME"]
+        # Django's own way in when the database itself is missing (its test runner creates test_* so).
+        with connection._nodb_cursor() as cursor:  # noqa: SLF001
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(name)}")
+                self.stdout.write(f"Created the PostgreSQL database {name}.")
