@@ -51,3 +51,11 @@ def test_sqlite_needs_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     assert manage("ensure_database", database_url=url).stdout == ""
     assert not (tmp_path / "db.sqlite3").exists()  # not even opened
+
+
+def test_an_unreachable_server_is_a_clear_error_not_a_traceback() -> None:
+    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/volttracker"}  # nothing listens on port 1
+    failed = subprocess.run([sys.executable, "manage.py", "ensure_database"], cwd=ROOT, env=env, capture_output=True,
+                            text=True)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr and "Warning" not in failed.stderr
+    assert "Could not make sure the database volttracker exists on the PostgreSQL server at 127.0.0.1:1" in failed.stderr
