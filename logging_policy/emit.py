@@ -104,14 +104,16 @@ def event_emit(event: WideEvent) -> bool:
 def _write(line: bytes) -> None:
     """Hand one line to the `wide_events` logger's handlers.
 
-    Our own handlers, as configured by default (no formatter, no filter), take the bytes directly:
-    a LogRecord, formatting and a text-layer write cost more than the rest of a kept event. Any other
-    configuration (a formatter, filters, propagation, a foreign handler) goes through `logging` as before.
+    Handlers whose class itself defines `write_line(line: bytes)` (ours, SafeStreamHandler and
+    SafeFileHandler; a test's capture), with no formatter and no filter, take the bytes directly: a
+    LogRecord, formatting and a text-layer write cost more than the rest of a kept event. A subclass
+    that only inherits write_line may have changed emit(), so it goes through `logging`, as does any
+    other configuration (a formatter, filters, propagation, a foreign handler).
     """
     handlers = logger.handlers
     direct = not (logger.propagate or logger.filters)
     for handler in handlers:  # a loop, not all(<generator>): this runs for every kept event
-        if type(handler) not in _FAST or handler.formatter is not None or handler.filters:
+        if "write_line" not in type(handler).__dict__ or handler.formatter is not None or handler.filters:
             direct = False
             break
     if not direct:
@@ -198,5 +200,4 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
         self._torn = False
 
 
-_FAST = (SafeStreamHandler, SafeFileHandler)
 _INFO = logging.INFO

@@ -43,9 +43,15 @@ def upload(client: Client) -> Callable[..., Any]:
 
 
 class EventCapture(logging.Handler):
+    """Collects the written events. Defines write_line, so that events reach it as they reach the
+    production handlers (emit.py's direct path); emit() serves any setup that goes through logging."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
         self.lines: list[str] = []
+
+    def write_line(self, line: bytes) -> None:
+        self.lines.append(line.decode())
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())

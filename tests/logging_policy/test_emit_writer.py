@@ -110,6 +110,29 @@ def test_a_configured_formatter_still_applies(only_handler) -> None:
     assert stream.getvalue().startswith('EVENT {"timestamp"')
 
 
+def test_a_subclass_that_changes_emit_gets_records_not_bytes(only_handler) -> None:
+    class Tagging(SafeStreamHandler):  # inherits write_line, overrides emit: must be called
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream.write("TAGGED " + record.getMessage() + "\n")
+
+    class Direct(logging.Handler):  # defines write_line itself: takes the bytes
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[bytes] = []
+
+        def write_line(self, line: bytes) -> None:
+            self.lines.append(line)
+
+    tagged = io.StringIO()
+    only_handler.append(Tagging(tagged))
+    _emit_probe()
+    assert tagged.getvalue().startswith('TAGGED {"timestamp"')
+    direct = Direct()
+    only_handler[:] = [direct]
+    _emit_probe()
+    assert len(direct.lines) == 1 and orjson.loads(direct.lines[0])["operation"] == "probe"
+
+
 def test_a_handler_above_info_gets_nothing(only_handler) -> None:
     stream = io.StringIO()
     handler = SafeStreamHandler(stream)
