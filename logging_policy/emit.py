@@ -25,6 +25,7 @@ from logging_policy.redact import redact_line
 from logging_policy.sampling import decide
 
 logger = logging.getLogger("wide_events")
+_INFO = logging.INFO
 _internal = logging.getLogger("logging_policy")
 
 # Kept whole when an event is too large to write; everything else is dropped.
@@ -164,6 +165,10 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
     """Reopens the file when logrotate moves it (checked at most once a second on the direct path)."""
 
     _checked_at = 0.0
+    # A line whose write stopped part-way (a full disk): this handler's next line starts with a newline
+    # of its own, so that the torn line does not take that event with it. Another process appending to
+    # the same file (make run's web, worker and beat) may still land its next line on the torn one.
+    _torn = False
 
     def write_line(self, line: bytes) -> None:
         with self.lock:
@@ -186,11 +191,6 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
             except Exception:  # noqa: BLE001 - a broken sink costs the event, not the request
                 self.handleError(None)
 
-    # A line whose write stopped part-way (a full disk): this handler's next line starts with a newline
-    # of its own, so that the torn line does not take that event with it. Another process appending to
-    # the same file (make run's web, worker and beat) may still land its next line on the torn one.
-    _torn = False
-
     def _write_all(self, fd: int, data: bytes) -> None:
         written = os.write(fd, data)
         while written < len(data):  # rare on a file (a signal, a nearly full disk): write the rest
@@ -199,5 +199,3 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
             written = os.write(fd, data)
         self._torn = False
 
-
-_INFO = logging.INFO

@@ -183,9 +183,6 @@ class WideEvent:
                 db["time_ms"] += elapsed
 
     # --- closing ----------------------------------------------------------
-    def elapsed_ms(self) -> float:
-        return (_now() - self._started) * 1000.0
-
     def close(self) -> dict[str, Any] | None:
         """Stamp the duration and hand the data out exactly once (None on later calls)."""
         if self._emitted:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import re
 
+from logging_policy.events import REDACTED
+
 UPLOAD_PREFIX = "/api/torque/upload/"
 # The token and whatever follows it up to a space or a quote: a GET upload's query string holds the
 # owner's e-mail (`eml`) and the readings, position included.
 _UPLOAD_TOKEN = re.compile(re.escape(UPLOAD_PREFIX) + r"[^\s\"']+")
-_REPLACEMENT = UPLOAD_PREFIX + "[redacted]"
+_REPLACEMENT = UPLOAD_PREFIX + REDACTED
 
 
 def upload_tokens_redact(text: str) -> str:

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
-from logging_policy.events import WideEvent
+from logging_policy.events import REDACTED, WideEvent
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -53,7 +53,7 @@ def content_length(value: str | None) -> int:
 
 
 def unrouted_path(path: str) -> str:
-    return _OPAQUE_SEGMENT.sub("[redacted]", path)[:300]
+    return _OPAQUE_SEGMENT.sub(REDACTED, path)[:300]
 
 
 def client_network(address: str) -> str:
@@ -148,7 +148,7 @@ class WideEventMiddleware:
                 if secret := match.kwargs.get(name):
                     # Replaced here, where it is known to be; the emission scrub stays as the backstop.
                     event.redact_value(secret := str(secret))
-                    path = path.replace(secret, "[redacted]")
+                    path = path.replace(secret, REDACTED)
             if event.operation == "http_request" and match.view_name:
                 event.operation = match.view_name
             fields = {"route": match.route, "path": path[:300], "status_code": status}

@@ -13,7 +13,6 @@ from math import isfinite
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.utils import timezone
 
 from logging_policy.current import current_event
 from logging_policy.policy import policy_current
@@ -69,18 +68,18 @@ def vehicle_stats_of(vehicle: Vehicle) -> VehicleStats | None:
         return None
 
 
-def vehicle_context_add(*, vehicle: Vehicle) -> dict[str, Any]:
-    """Put the vehicle's context on the current event; no query when `stats` was select_related."""
+def _context_set(vehicle_id: int, stats: VehicleStats | None) -> dict[str, Any]:
     # datetime.now(UTC) is timezone.now() under USE_TZ = True, without reading the setting (0.4 us per upload).
-    context = vehicle_context(vehicle_id=vehicle.pk, stats=vehicle_stats_of(vehicle), policy=policy_current(),
-                              now=datetime.now(UTC))
+    context = vehicle_context(vehicle_id=vehicle_id, stats=stats, policy=policy_current(), now=datetime.now(UTC))
     current_event().set("vehicle", context)
     return context
+
+
+def vehicle_context_add(*, vehicle: Vehicle) -> dict[str, Any]:
+    """Put the vehicle's context on the current event; no query when `stats` was select_related."""
+    return _context_set(vehicle.pk, vehicle_stats_of(vehicle))
 
 
 def vehicle_context_add_by_id(*, vehicle_id: int) -> dict[str, Any]:
     """Put the vehicle's context on the current event: one query by primary key."""
-    stats = VehicleStats.objects.filter(vehicle_id=vehicle_id).first()
-    context = vehicle_context(vehicle_id=vehicle_id, stats=stats, policy=policy_current(), now=timezone.now())
-    current_event().set("vehicle", context)
-    return context
+    return _context_set(vehicle_id, VehicleStats.objects.filter(vehicle_id=vehicle_id).first())

@@ -45,6 +45,14 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
+def migrated_copy(dest: Path, env: dict[str, str]) -> Path:
+    """checkout_copy, migrated under `env` (the embedded SQLite database under its var/)."""
+    copy = checkout_copy(dest)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=copy, env=env,
+                   capture_output=True, check=True)
+    return copy
+
+
 def files_outside_var(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")
             if p.parts[len(root.parts)] != "var" and "__pycache__" not in p.parts}
@@ -69,10 +77,8 @@ def test_the_file_broker_keeps_every_folder_under_var() -> None:
 
 def test_procfile_worker_leaves_the_checkout_clean_and_logs_failures_not_every_task(tmp_path: Path) -> None:
     """The Procfile's worker (with beat) on the embedded defaults, as `make run` starts it."""
-    copy = checkout_copy(tmp_path / "vt")
     env = {**embedded_env(), "POLICY_SYNC_INTERVAL_SECONDS": "1"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=copy, env=env,
-                   capture_output=True, check=True)
+    copy = migrated_copy(tmp_path / "vt", env)
     before = files_outside_var(copy)
     line = next(line for line in (copy / "Procfile").read_text().splitlines() if line.startswith("worker:"))
     command = shlex.split(line.removeprefix("worker:"))
@@ -112,10 +118,8 @@ def wait_for(log_path: Path, proc: subprocess.Popen[bytes], text: str) -> None:
 
 def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
     """runserver logs every request line; an upload's carries its token (the only credential Torque sends)."""
-    copy = checkout_copy(tmp_path / "vt")
     env = embedded_env()
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=copy, env=env,
-                   capture_output=True, check=True)
+    copy = migrated_copy(tmp_path / "vt", env)
     line = next(line for line in (copy / "Procfile").read_text().splitlines() if line.startswith("web:"))
     assert "manage.py runserver" in line
     with socket.socket() as probe:
