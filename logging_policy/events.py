@@ -14,6 +14,7 @@ from typing import Any
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
 from logging_policy.ids import event_timestamp, new_ids
+from logging_policy.rounding import half_up
 
 # Field names whose values are secrets or personal data: `set()` stores them as "[redacted]",
 # whatever namespace they are set in (emission also scrubs values, see logging_policy/redact.py).
@@ -189,10 +190,10 @@ class WideEvent:
             return None
         self._emitted = True
         data = self.data
-        data["duration_ms"] = _ms3((_now() - self._started) * 1000.0)
+        data["duration_ms"] = half_up((_now() - self._started) * 1000.0, 1000.0)
         # Query times accumulate unrounded (rounded once here: there are many); timers round as they stop.
         if (db := data.get("db")) is not None and type(time_ms := db.get("time_ms")) is float:
-            db["time_ms"] = _ms3(time_ms)
+            db["time_ms"] = half_up(time_ms, 1000.0)
         return data
 
     # --- units of work ------------------------------------------------------
@@ -224,11 +225,6 @@ def _namespace_copy(value: Any) -> Any:
 _now = time.perf_counter
 
 
-def _ms3(value: float) -> float:
-    """`round(value, 3)` for the non-negative durations here, at half the cost (k / 1000 prints as k / 1000)."""
-    return (value * 1000.0 + 0.5) // 1.0 / 1000.0 if value >= 0.0 else round(value, 3)
-
-
 class _Timer:
     """A class, not @contextmanager: a generator per timed block costs several times more."""
 
@@ -250,6 +246,6 @@ class _Timer:
             total = self.timings.get(name, 0.0)
         total += elapsed
         self.totals[name] = total
-        # _ms3 inlined: rounded as it stops, so that close() has no loop over the timings; the sum
-        # itself stays exact (rounding it at every stop would lose every block under 0.5 us).
+        # half_up(total, 1000.0) inlined: rounded as it stops, so that close() has no loop over the
+        # timings; the sum itself stays exact (rounding it at every stop would lose every block < 0.5 us).
         self.timings[name] = (total * 1000.0 + 0.5) // 1.0 / 1000.0

@@ -9,13 +9,13 @@ threshold edited in the admin applies at once, without a refresh.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from math import isfinite
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
 from logging_policy.current import current_event
 from logging_policy.policy import policy_current
+from logging_policy.rounding import half_up
 from logging_policy.sampling import PolicySnapshot, usage_tier
 from telemetry.models import Vehicle, VehicleStats
 
@@ -25,14 +25,6 @@ CONTEXT_FIELDS = (
     "capacity_degradation_percent", "avg_kwh_per_mile", "kwh_charged", "charging_sessions", "avg_tank_mpg",
     "stats_age_seconds",
 )
-
-
-def _rounded(value: float | None, scale: float) -> float | None:
-    """`round(value, digits)` with scale = 10 ** digits, half up: for display, at half round()'s cost
-    (round() takes the correctly-rounded decimal path; this runs seven times per upload)."""
-    if value is None or not isfinite(value):
-        return value
-    return (value * scale + 0.5) // 1.0 / scale
 
 
 def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: PolicySnapshot,
@@ -47,16 +39,16 @@ def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: Poli
     return {
         "id": vehicle_id,
         "total_trips": stats.total_trips,
-        "total_miles": _rounded(stats.total_miles, 10.0),
+        "total_miles": half_up(stats.total_miles, 10.0),
         "account_age_days": max((now - first).days, 0) if first else 0,
         "usage_tier": usage_tier(stats.total_trips, policy),
-        "battery_capacity_kwh": _rounded(stats.battery_capacity_kwh, 100.0),
-        "capacity_degradation_percent": _rounded(stats.capacity_degradation_percent, 10.0),
-        "avg_kwh_per_mile": _rounded(stats.avg_kwh_per_mile, 1000.0),
-        "kwh_charged": _rounded(stats.kwh_charged, 10.0),
+        "battery_capacity_kwh": half_up(stats.battery_capacity_kwh, 100.0),
+        "capacity_degradation_percent": half_up(stats.capacity_degradation_percent, 10.0),
+        "avg_kwh_per_mile": half_up(stats.avg_kwh_per_mile, 1000.0),
+        "kwh_charged": half_up(stats.kwh_charged, 10.0),
         "charging_sessions": stats.charging_sessions,
-        "avg_tank_mpg": _rounded(stats.avg_tank_mpg, 10.0),
-        "stats_age_seconds": _rounded((now - stats.refreshed_at).total_seconds(), 10.0),
+        "avg_tank_mpg": half_up(stats.avg_tank_mpg, 10.0),
+        "stats_age_seconds": half_up((now - stats.refreshed_at).total_seconds(), 10.0),
     }
 
 

@@ -8,9 +8,10 @@ import logging
 import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils.log import log_response
 
-from logging_policy.log_filters import UploadTokenFilter, upload_tokens_redact
+from logging_policy.log_filters import UPLOAD_PREFIX, UploadTokenFilter, upload_tokens_redact
 
 TOKEN = "S3cretUpl0adT0kenXYZ"
 
@@ -44,3 +45,8 @@ def test_a_server_error_on_an_upload_logs_no_token() -> None:
         console.setStream(previous)
     assert "ERROR django.request Service Unavailable: /api/torque/upload/[redacted]" in buffer.getvalue()
     assert TOKEN not in buffer.getvalue()
+
+
+def test_the_filter_masks_the_route_the_upload_view_is_served_at() -> None:
+    # The filter cannot import the URLconf (logging is configured before it loads): this ties them.
+    assert reverse("torque_upload", kwargs={"token": TOKEN}) == UPLOAD_PREFIX + TOKEN

@@ -16,7 +16,7 @@ from telemetry.auth import vehicle_for_token
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import VehicleStats
 from telemetry.vehicle_context import (
-    CONTEXT_FIELDS, _rounded, vehicle_context, vehicle_context_add, vehicle_context_add_by_id,
+    CONTEXT_FIELDS, vehicle_context, vehicle_context_add, vehicle_context_add_by_id,
 )
 from tests.telemetry.budget import steady_upload_queries
 
@@ -139,10 +139,3 @@ def test_stats_api_access_rule_matches_the_trips_api(client, new_vehicle, volt, 
         "new", 0, None)
     missing = client.get("/api/vehicles/999999/stats/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "E004"
-
-
-
-def test_context_figures_round_half_up_and_pass_what_is_not_a_number() -> None:
-    assert [_rounded(v, 10.0) for v in (1830.4123, 2.25, 0.04, -1.26)] == [1830.4, 2.3, 0.0, -1.3]
-    assert (_rounded(0.28134, 1000.0), _rounded(16.2134, 100.0)) == (0.281, 16.21)
-    assert _rounded(None, 10.0) is None and _rounded(float("inf"), 10.0) == float("inf")
