@@ -14,10 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from logging_policy.events import WideEvent, _ms3
+from logging_policy.events import WideEvent
 from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, event_open
 from logging_policy.ids import event_timestamp, new_ids
 from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
@@ -196,10 +194,3 @@ def test_set_takes_a_built_dict_without_keeping_the_callers_dict() -> None:
     described["soc_pct"] = 1.0  # the caller's dict stays the caller's
     assert event.data["telemetry"] == {"soc_pct": 80.5, "email": "[redacted]", "stored": True, "outcome": "stored"}
     assert described == {"soc_pct": 1.0, "email": "owner@example.org"}
-
-
-@given(st.floats(min_value=0.0, max_value=1e9, allow_nan=False))
-def test_durations_are_rounded_to_three_decimals(value: float) -> None:
-    rounded = _ms3(value)
-    assert abs(rounded - value) <= 0.0005 + value * 1e-15
-    assert rounded == round(rounded, 3)  # prints with at most three decimals

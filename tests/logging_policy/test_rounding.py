@@ -28,3 +28,10 @@ def test_half_up_is_round_but_for_ties_within_a_floats_error(value: float, digit
     scaled = abs(value) * scale
     if abs(scaled - math.floor(scaled) - 0.5) > 1e-3:  # well away from a tie: the same float
         assert ours == exact
+
+
+@given(st.floats(min_value=0.0, max_value=1e9, allow_nan=False))
+def test_durations_print_with_at_most_three_decimals(value: float) -> None:
+    rounded = half_up(value, 1000.0)
+    assert rounded is not None and abs(rounded - value) <= 0.0005 + value * 1e-15
+    assert rounded == round(rounded, 3)

@@ -16,7 +16,7 @@ from logging_policy.sampling import decide, default_policy
 from telemetry.charging import charging_sessions_close_stale
 from telemetry.charging_replay import CHARGE_FIELDS, charge_readings, charging_sessions_replay
 from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings as charge_uploads, drive_readings
-from telemetry.models import ChargingSession, Reading, Trip, Vehicle
+from telemetry.models import ChargingSession, Reading, Trip
 from telemetry.tasks import trip_finalize_task
 from telemetry.trips import trip_finalize
 
