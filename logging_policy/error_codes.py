@@ -70,7 +70,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         _c("E303", "no_values", P, INFO, False, False, 400, "The upload holds no reading value that could be stored."),
         _c("E304", "invalid_value", P, INFO, False, False, 200, "A value was dropped from a stored reading (not an error response)."),
         _c("E400", "unknown_vehicle_token", B, INFO, False, False, 401, "The upload token does not belong to any vehicle."),
-        _c("E401", "not_authenticated", B, INFO, False, False, 401, "The API needs a staff session or the vehicle's token as a Bearer token."),
+        _c("E401", "not_authenticated", B, INFO, False, False, 401, "The API needs a staff session or the vehicle's upload token (header Authorization: Bearer <token>)."),
         _c("E402", "forbidden", B, INFO, False, False, 403, "The credentials do not give access to this vehicle."),
         _c("E403", "implausible_result", B, INFO, False, False, 200, "A computed trip value fell outside the plausible range and was stored empty."),
         _c("E404", "task_enqueue_failed", B, ERR, True, True, 200, "Follow-up work could not be queued; the beat schedule catches it up."),

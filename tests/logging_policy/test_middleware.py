@@ -41,6 +41,16 @@ def test_unknown_token_emits_one_failed_event_with_401(upload, wide_events, db) 
     assert event["request_id"] == response["X-Request-ID"]
 
 
+
+@pytest.mark.parametrize("token", ["false", "http", "success", "timestamp", "kind", "stored", "volttracker"])
+def test_a_token_that_spells_event_text_leaves_one_whole_event(token: str, upload, wide_events, db) -> None:
+    """The client picks the token; replaced as bytes, `false` made `"success":[redacted]` (invalid JSON)."""
+    assert upload(token, first_reading()).status_code == 401
+    [event] = wide_events.events  # parses; the autouse fixture checks it against the schema
+    assert (event["success"], event["kind"], event["http"]["status_code"]) == (False, "http", 401)
+    assert event["http"]["path"] == "/api/torque/upload/[redacted]"
+
+
 def test_unstorable_payload_emits_one_event_with_400(volt, upload, wide_events) -> None:
     params = first_reading()
     del params["time"]
@@ -160,8 +170,23 @@ def test_a_view_that_raises_still_gets_its_event_emitted_and_dropped_from_the_re
 
 def test_helpers_are_defensive() -> None:
     assert content_length("-5") == 0 and content_length("12") == 12 and content_length(None) == 0
-    assert unrouted_path("/api/torque/upload/AbCdEfGhIjKlMnOpQrStUvWx/extra") == "/api/torque/upload/[redacted]/extra"
-    assert unrouted_path("/admin/login/") == "/admin/login/"
+    assert content_length("x") == 0
+
+
+TOKEN = "AbCdEfGhIjKlMnOpQrStUvWx-_0123456"
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    (f"/api/torque/upload/{TOKEN}/extra", "/api/torque/upload/[redacted]"),
+    (f"/api/torque/upload/{TOKEN} /x", "/api/torque/upload/[redacted]"),
+    (f"/api/torque/upload/x/{TOKEN[:8]}", "/api/torque/upload/[redacted]"),
+    (f"/api/torque/{TOKEN}@x/y", "/api/torque/[redacted]@x/y"),
+    (f"/upload/{TOKEN}!/x", "/upload/[redacted]!/x"),
+    (f"/u/{TOKEN},x/y", "/u/[redacted],x/y"),
+    ("/admin/login/", "/admin/login/"),
+])
+def test_an_unrouted_path_keeps_no_opaque_run(path: str, expected: str) -> None:
+    assert unrouted_path(path) == expected
 
 
 def test_permission_denied_stays_a_403_with_one_event(client, db, wide_events) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -12,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logging_policy.emit import event_emit, event_open
-from logging_policy.redact import _CREDENTIAL, _EMAIL, _suspect, redact_line
+from logging_policy.error_codes import ERROR_CODES
+from logging_policy.redact import _CREDENTIAL, _EMAIL, FIXED_FORMAT_FIELDS, _suspect, redact_line
 from telemetry.drive_sim import DrivePlan, drive_readings
+from tests.event_schema import schema
 
 pytestmark = pytest.mark.django_db
 EMAIL = "canary.owner+volt@example-mail.org"
@@ -59,6 +62,8 @@ def test_any_field_named_like_a_secret_is_redacted(wide_events) -> None:
     ("line", "expected"),
     [
         (b'{"a":"mail me at a.b@c.example.com"}', b'{"a":"mail me at [redacted]"}'),
+        (b'{"a":"Torque owner@localhost"}', b'{"a":"Torque [redacted]"}'),
+        ('{"a":"von jörg@exämple.de, danke"}'.encode(), b'{"a":"von [redacted], danke"}'),
         (b'{"a":"x%40y.org"}', b'{"a":"[redacted]"}'),
         (b'{"h":"Basic dXNlcjpwYXNz"}', b'{"h":"Basic [redacted]"}'),
         (b'{"m":"invalid token Bearer eyJhbGciOi.x"}', b'{"m":"invalid token Bearer [redacted]"}'),
@@ -111,3 +116,40 @@ def test_redaction_next_to_a_json_escape_keeps_the_line_valid_json(text: str) ->
     redacted = orjson.loads(redact_line(orjson.dumps({"m": text})))["m"]
     assert "example.org" not in redacted and "abcdefgh" not in redacted
     assert redacted.endswith("[redacted]")
+
+
+@pytest.mark.parametrize("secret", ["false", "true", "null", "http", "success", "timestamp", "kind", "stored",
+                                    "0123456789abcdef0123456789abcdef", "1.5", "trace_id"])
+def test_a_known_secret_is_replaced_in_string_values_only(secret: str) -> None:
+    """The client picks the token: one that spells a literal, a field name or a fixed-format value
+    must leave valid JSON with every field in place, and still be gone from the free text."""
+    event = {"timestamp": "2026-11-28T10:00:00.000Z", "kind": "http", "success": False,
+             "trace_id": "0123456789abcdef0123456789abcdef", "duration_ms": 1.5, "http": {"path": f"/api/torque/upload/{secret}", "user_agent": f"x {secret} y"},
+             "telemetry": {"outcome": "stored", "rejected_keys": [f"k{secret}"]}, "error": {"message": f"no {secret}"}}
+    scrubbed = orjson.loads(redact_line(orjson.dumps(event), {secret}))
+    assert scrubbed["http"] == {"path": "/api/torque/upload/[redacted]", "user_agent": "x [redacted] y"}
+    assert scrubbed["telemetry"] == {"outcome": "stored", "rejected_keys": ["k[redacted]"]}
+    assert scrubbed["error"] == {"message": "no [redacted]"}
+    assert {key: scrubbed[key] for key in ("timestamp", "kind", "success", "trace_id", "duration_ms")} == {
+        key: event[key] for key in ("timestamp", "kind", "success", "trace_id", "duration_ms")}
+
+
+def test_the_fixed_format_fields_are_those_the_schema_constrains() -> None:
+    def constrained(properties: dict[str, Any], namespace: str | None = None) -> set[object]:
+        found: set[object] = set()
+        for name, spec in properties.items():
+            if {"enum", "pattern", "const"} & set(spec):
+                found.add(name if namespace is None else (namespace, name))
+            if namespace is None and "properties" in spec:
+                found |= constrained(spec["properties"], name)
+        return found
+
+    assert constrained(schema()["properties"]) == FIXED_FORMAT_FIELDS
+
+
+def test_no_error_description_is_mistaken_for_a_credential() -> None:
+    """Every error event carries its code's description: the scrub must leave each one whole
+    ("... as a Bearer token." was written "... as a Bearer [redacted]" in every API 401 event)."""
+    for code in ERROR_CODES.values():
+        line = orjson.dumps({"error": {"message": code.description}})
+        assert redact_line(line) == line, code.code
