@@ -98,8 +98,21 @@ def event_emit(event: WideEvent) -> bool:
             _write(serialize(data, event.secrets))
         return True
     except Exception:  # noqa: BLE001 - the event must never break the work it describes
-        _internal.exception("wide event could not be emitted")
+        _emit_failed()
         return False
+
+
+_emit_failures = 0
+
+
+def _emit_failed() -> None:
+    """Say it with the traceback the first time and every REPORT_EVERY after: a handler that always
+    raises would otherwise print a traceback per request."""
+    global _emit_failures
+    _emit_failures += 1
+    if _emit_failures % _Quiet.REPORT_EVERY == 1:
+        _internal.exception("E502 wide event could not be emitted (%d lost so far in this process)",
+                            _emit_failures)
 
 
 def _write(line: bytes) -> None:

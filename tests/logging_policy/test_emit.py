@@ -11,9 +11,12 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from logging_policy import emit
 from logging_policy.emit import SafeStreamHandler, event_emit, event_open, serialize
+from logging_policy.policy import policy_override
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading
+from tests.conftest import KEEP_ALL
 from tests.event_schema import schema_errors
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +107,30 @@ def test_truncation_falls_back_to_minimal_fields(settings) -> None:
     assert written["truncated"] is True and "http" not in written and "error" not in written
     assert written["service"]["name"] == "volttracker"
     assert schema_errors(written) == []
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_handler_that_always_raises_is_reported_once_per_thousand_events(sink_handler, monkeypatch) -> None:
+    monkeypatch.setattr(emit, "_emit_failures", 0)  # earlier tests' failures count in this process too
+    exploding, said = Exploding(), Collect()
+    logging.getLogger("wide_events").addHandler(exploding)
+    sink_handler.append(exploding)
+    internal = logging.getLogger("logging_policy")
+    internal.addHandler(said)
+    try:
+        with policy_override(KEEP_ALL):
+            written = [event_emit(event_open(operation="probe", kind="task")) for _ in range(1500)]
+    finally:
+        internal.removeHandler(said)
+    assert written == [False] * 1500
+    errors = [r for r in said.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and all(r.getMessage().startswith("E502") for r in errors)
+    assert errors[0].exc_info is not None and errors[0].exc_info[0] is OSError

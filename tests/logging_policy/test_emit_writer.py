@@ -20,9 +20,8 @@ from logging_policy.emit import SafeFileHandler, SafeStreamHandler, event_emit, 
 from logging_policy.ids import event_timestamp, new_ids
 from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
 from logging_policy.policy import policy_override
-from logging_policy.sampling import PolicySnapshot
+from tests.conftest import KEEP_ALL
 
-KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
 
 
 @pytest.fixture
