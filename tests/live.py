@@ -24,6 +24,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.event_schema import schema_errors
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,11 +56,19 @@ class LiveProcess:
         self.proc = proc
         self.events_path = events_path
         self.log_path = log_path
+        self._valid = 0  # events already checked against the schema (the file is re-read at every poll)
 
     def events(self) -> list[dict[str, Any]]:
+        """The process's events so far; each is checked against docs/events.schema.json, as the
+        in-process tests' events are (the autouse check in tests/conftest.py)."""
         if not self.events_path.exists():
             return []
-        return [orjson.loads(line) for line in self.events_path.read_bytes().splitlines() if line.strip()]
+        events = [orjson.loads(line) for line in self.events_path.read_bytes().splitlines() if line.strip()]
+        for event in events[self._valid if self._valid <= len(events) else 0:]:
+            if errors := schema_errors(event):
+                pytest.fail(f"{self.events_path.name}: an event breaks the schema: {errors}\n{event}")
+        self._valid = len(events)
+        return events
 
     def wait_for_event(self, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -112,7 +122,8 @@ def live_worker(django_db_setup: None, django_db_blocker: Any, tmp_path_factory:
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "volttracker", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h",
+             "--include", "tests.worker_tasks"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     worker = LiveProcess(proc, tmp / "events.jsonl", log_path)

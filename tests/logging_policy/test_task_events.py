@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import time
+from itertools import count
 from datetime import UTC, datetime
 
 import pytest
-from celery import shared_task
-
 from logging_policy.current import current_event
+from logging_policy.sampling import trace_draw
+from logging_policy.task_events import TRACE_HEADER
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.tasks import trip_finalize_task
 from tests.event_schema import schema_errors
+from tests.worker_tasks import flaky
 
 START = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
-
-
-@shared_task(bind=True, name="tests.flaky", max_retries=2, default_retry_delay=0)
-def flaky(self, fail_times: int) -> str:
-    current_event().set("business", attempt=self.request.retries)
-    if self.request.retries < fail_times:
-        raise self.retry(exc=ConnectionError("weather API timed out"))
-    return "done"
 
 
 @pytest.mark.django_db
@@ -80,3 +74,19 @@ def test_failing_task_on_the_worker_emits_one_failed_event(live_worker) -> None:
     assert schema_errors(failed) == []
     time.sleep(1.0)  # a second event for the same run would have been written by now
     assert [e["task"]["id"] for e in live_worker.events() if e.get("kind") == "task"].count(task_id) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_each_run_of_a_retried_task_on_the_worker_emits_one_event(live_worker) -> None:
+    """The retry goes back through Redis and runs again on the worker: one event per run, same task id."""
+    # A trace whose draw keeps its successful run too under the worker's real policy (the failed run is
+    # kept as an error whatever the draw).
+    trace = next(t for t in (f"{i:032x}" for i in count(1)) if trace_draw(t) < 0.01)
+    task_id = flaky.apply_async(args=(1,), headers={TRACE_HEADER: trace}).id
+    live_worker.wait_for_event(lambda e: e.get("task", {}).get("id") == task_id and e["task"]["state"] == "SUCCESS")
+    runs = [e for e in live_worker.events() if e.get("task", {}).get("id") == task_id]
+    assert [(e["task"]["retries"], e["task"]["state"], e["success"]) for e in runs] == [
+        (0, "RETRY", False), (1, "SUCCESS", True)]
+    assert runs[0]["error"]["type"] == "ConnectionError" and runs[0]["task"]["retry_scheduled"] is True
+    assert [e["trace_id"] for e in runs] == [trace, trace] and [e["business"]["attempt"] for e in runs] == [0, 1]
