@@ -30,7 +30,8 @@ def policy_active_get_or_create() -> LoggingPolicy:
     with transaction.atomic():
         policy, created = LoggingPolicy.objects.get_or_create(
             is_active=True,
-            defaults={k: v for k, v in seed.items() if k != "rules"},
+            # Version 1, the model's default, as migration 0002 seeds it (the snapshot's 0 means "no row").
+            defaults={k: v for k, v in seed.items() if k not in ("rules", "version")},
         )
         if created:
             OperationRule.objects.bulk_create(

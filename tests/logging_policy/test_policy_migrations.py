@@ -7,6 +7,7 @@ from importlib import import_module
 import pytest
 from django.apps import apps
 
+from logging_policy.changes import policy_active_get_or_create
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
 from logging_policy.policy import policy_payload_active
 
@@ -73,3 +74,11 @@ def test_a_rate_the_admin_chose_is_left_alone() -> None:
     assert list(PolicyChange.objects.exclude(changed_by_username="admin").values_list("changed_by_username", flat=True)) \
         == ["migration 0004_stale_sweep_sampled"]
     assert policy.version == 4
+
+
+def test_a_policy_recreated_from_the_defaults_equals_the_migrations_seed() -> None:
+    seeded = policy_payload_active()
+    LoggingPolicy.objects.all().delete()  # what a transactional test's flush leaves
+    recreated = policy_active_get_or_create()
+    assert (recreated.version, recreated.rules.count() > 0) == (1, True)
+    assert policy_payload_active() == seeded
