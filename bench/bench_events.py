@@ -4,7 +4,11 @@
 
 1. Building the event of a normal upload (the fields the upload view sets, four timers,
    four recorded queries), deciding (sampling under a keep-all policy, so every event is
-   written), serializing and writing it through the `wide_events` logger to a file.
+   written), serializing and writing it through the `wide_events` logger to a file; then
+   the same with the view's event-only fields computed (vehicle context, reading summary);
+   then everything the event adds to an upload: the real WideEventMiddleware around a view
+   making the steady-state upload's event calls (two queries through Django's wrapper chain),
+   less that view with no middleware and no event calls.
 2. A request through Django's WSGI handler with and without WideEventMiddleware,
    interleaved round by round (JSON 404: routing, every middleware, no database).
 Figures are this thread's CPU time per call (time.thread_time), medians and best over rounds;
@@ -37,18 +41,25 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.backends.utils import CursorWrapper  # noqa: E402
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.test import RequestFactory  # noqa: E402
+from django.urls import resolve  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from logging_policy.counters import counters_flush  # noqa: E402
+from logging_policy.current import current_event  # noqa: E402
 from logging_policy.emit import SafeFileHandler, event_emit, event_open  # noqa: E402
+from logging_policy.middleware import WideEventMiddleware  # noqa: E402
 from logging_policy.policy import policy_override  # noqa: E402
 from logging_policy.policy import policy_current  # noqa: E402
 from logging_policy.sampling import PolicySnapshot  # noqa: E402
 from telemetry.drive_sim import DrivePlan, drive_readings  # noqa: E402
 from telemetry.ingest import upload_describe  # noqa: E402
-from telemetry.models import VehicleStats  # noqa: E402
+from telemetry.models import Vehicle, VehicleStats  # noqa: E402
 from telemetry.torque import parse_upload  # noqa: E402
-from telemetry.vehicle_context import vehicle_context  # noqa: E402
+from telemetry.vehicle_context import vehicle_context, vehicle_context_add  # noqa: E402
 
 KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
 TELEMETRY = {
@@ -71,6 +82,8 @@ STATS = VehicleStats(vehicle_id=42, total_trips=57, total_miles=1830.4123, charg
                      first_trip_at=timezone.now() - timedelta(days=190), battery_capacity_kwh=16.2134,
                      capacity_degradation_percent=11.92, avg_kwh_per_mile=0.28134, kwh_charged=402.71,
                      avg_tank_mpg=41.33, refreshed_at=timezone.now() - timedelta(seconds=212))
+VEHICLE_ROW = Vehicle(pk=42, name="bench")
+VEHICLE_ROW.stats = STATS  # as select_related("stats") leaves it: no query for the context
 UPLOAD = parse_upload(list(drive_readings(DrivePlan(session="1717171717171",
                                                     start=datetime(2026, 2, 2, 8, tzinfo=UTC))))[5])
 
@@ -111,6 +124,49 @@ def described_upload_event_cycle() -> None:
     stats row (rounding, tier under the current policy, ages) and the reading's 21-field summary."""
     upload_event_cycle(vehicle=vehicle_context(vehicle_id=42, stats=STATS, policy=policy_current(), now=datetime.now(UTC)),
                        telemetry=upload_describe(UPLOAD))
+
+
+# The upload as WideEventMiddleware sees it: one request object, reused (the middleware leaves nothing on it).
+_UPLOAD_PATH = f"/api/torque/upload/{TOKEN}"
+
+
+def _upload_request() -> HttpRequest:
+    request = RequestFactory().post(_UPLOAD_PATH, HTTP_USER_AGENT="Torque Pro 1.12", REMOTE_ADDR="10.1.2.3",
+                                    CONTENT_LENGTH="1573")
+    request.resolver_match = resolve(_UPLOAD_PATH)
+    return request
+
+
+def _query() -> None:
+    """One query's trip through Django's wrapper chain (CursorWrapper._execute_with_wrappers), minus the database."""
+    CursorWrapper(None, connection)._execute_with_wrappers("SELECT 1", None, False, lambda *args: None)
+
+
+def upload_view_with_event_calls(request: HttpRequest) -> HttpResponse:
+    """The steady-state upload as the view and the ingest service run it, their work replaced by its queries:
+    every call they make on the event, and the fields that exist only for it, as they compute them."""
+    event = current_event()
+    event.operation = "telemetry_upload"
+    with event.timer("parse"):
+        pass
+    with event.timer("auth"):
+        _query()
+    vehicle_context_add(vehicle=VEHICLE_ROW)
+    event.set("telemetry", upload_describe(UPLOAD))
+    event.set("trip", id=7, created=False, is_closed=False, readings_before=120, gas_mode_active=False)
+    with event.timer("parked_detect"):
+        pass
+    with event.timer("db_insert"):
+        _query()
+    event.set("telemetry", stored=True, duplicate=False, reading_id=123456, outcome="stored")
+    return HttpResponse("OK!", content_type="text/plain")
+
+
+def upload_view_bare(request: HttpRequest) -> HttpResponse:
+    """The same view with no event: its two queries and its response."""
+    _query()
+    _query()
+    return HttpResponse("OK!", content_type="text/plain")
 
 
 def plain_log_line(logger: logging.Logger, line: str) -> Callable[[], None]:
@@ -158,8 +214,17 @@ def main() -> None:
                 original = list(settings.MIDDLEWARE)
                 on, off = wsgi_handler(True), wsgi_handler(False)
                 settings.MIDDLEWARE = original
-                for fn in (upload_event_cycle, described_upload_event_cycle, lambda: request_once(on),
-                           lambda: request_once(off)):
+                request = _upload_request()
+                middleware = WideEventMiddleware(upload_view_with_event_calls)
+
+                def with_event() -> None:
+                    middleware(request)
+
+                def without_event() -> None:
+                    upload_view_bare(request)
+
+                for fn in (upload_event_cycle, described_upload_event_cycle, with_event, without_event,
+                           lambda: request_once(on), lambda: request_once(off)):
                     per_call_us(fn, 200)  # warm-up
                 # The process's first counters flush opens the cache connection (tens of ms, once per
                 # process): made here, so that a round is not charged with it. Later flushes are measured.
@@ -168,9 +233,11 @@ def main() -> None:
                 baseline = plain_log_line(logger, "x" * 1450)
                 sample = orjson.loads(Path(tmp, "events.jsonl").read_bytes().splitlines()[0])  # an upload event
                 event_us, described_us, on_us, off_us, plain_us, dumps_us = [], [], [], [], [], []
+                whole_us: list[float] = []  # per round: middleware + view's event calls - the bare view
                 for _ in range(args.rounds):
                     event_us.append(per_call_us(upload_event_cycle, args.n))
                     described_us.append(per_call_us(described_upload_event_cycle, args.n))
+                    whole_us.append(per_call_us(with_event, args.n) - per_call_us(without_event, args.n))
                     plain_us.append(per_call_us(baseline, args.n))
                     dumps_us.append(per_call_us(lambda: orjson.dumps(sample), args.n))
                     on_us.append(per_call_us(lambda: request_once(on), args.n // 3))
@@ -184,6 +251,9 @@ def main() -> None:
           f"(rounds: {', '.join(f'{x:.1f}' for x in event_us)}); {written} lines, {size:.0f} bytes/line")
     print(f"the same with the view's event-only work (vehicle context, reading summary): median "
           f"{med(described_us):.1f} us, best {min(described_us):.1f} us")
+    print(f"the same through the real WideEventMiddleware and the view's event calls, less the view without "
+          f"them: median {med(whole_us):.1f} us, best {min(whole_us):.1f} us "
+          f"(rounds: {', '.join(f'{x:.1f}' for x in whole_us)})")
     print(f"baseline, one plain 1450-byte logging.info line to the same file: median {med(plain_us):.1f} us, "
           f"best {min(plain_us):.1f} us; event/baseline {med(event_us) / med(plain_us):.2f}x")
     print(f"machine speed: orjson.dumps of that event alone: median {med(dumps_us):.1f} us; "
@@ -194,7 +264,8 @@ def main() -> None:
     print(f"middleware cost: {med(on_us) - med(off_us):.1f} us/request (medians); per-round ratio on/off: "
           f"median {med(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})")
     print(json.dumps({"bench": "events", "event_us": round(med(event_us), 1),
-                      "described_event_us": round(med(described_us), 1), "plain_line_us": round(med(plain_us), 1),
+                      "described_event_us": round(med(described_us), 1), "whole_event_us": round(med(whole_us), 1),
+                      "plain_line_us": round(med(plain_us), 1),
                       "wsgi_404_added_us": round(med(on_us) - med(off_us), 1), "wsgi_404_ratio": round(med(ratios), 2)}))
 
 

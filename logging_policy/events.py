@@ -8,7 +8,7 @@ opened it (the middleware or the task hooks), through `logging_policy.emit.event
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -168,20 +168,6 @@ class WideEvent:
         else:
             db["queries"] += 1
             db["time_ms"] += duration_ms  # rounded once, at close
-
-    def query_wrapper(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        """For `connection.execute_wrapper(event.query_wrapper)`: counts and times every query."""
-        start = _now()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            elapsed = (_now() - start) * 1000.0
-            db = self.data.get("db")
-            if db is None:
-                self.data["db"] = {"queries": 1, "time_ms": elapsed}
-            else:  # record_query, inlined: this runs for every query
-                db["queries"] += 1
-                db["time_ms"] += elapsed
 
     # --- closing ----------------------------------------------------------
     def close(self) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from django.db import connection
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -97,9 +96,6 @@ class WideEventMiddleware:
             client_network=client_network(meta.get("REMOTE_ADDR", "")),
         )
         request.wide_event = event  # type: ignore[attr-defined]
-        # connection.execute_wrapper() without its generator-based context manager: same list, same cleanup.
-        wrappers = connection.execute_wrappers
-        wrappers.append(event.query_wrapper)
         try:
             with event_bound(event):
                 response = self.get_response(request)
@@ -108,7 +104,6 @@ class WideEventMiddleware:
             self._finish(request, event, 500)
             raise
         finally:
-            wrappers.pop()
             # Django's request and response end as cyclic garbage: an event still hung on the request
             # would wait for the collector with them, and its few dozen containers bring the next
             # collection sooner (measured: a third more gen-0 collections per upload). Once the view

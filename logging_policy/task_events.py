@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import Task, signals
-from django.db import connection
 
 from logging_policy.current import current_event, event_bound
 from logging_policy.emit import event_emit, event_open
@@ -93,7 +92,6 @@ def task_event_open(task_id: str = "", task: Task | None = None, **_: Any) -> No
         if isinstance(enqueued, (int, float)):
             event.set("timings_ms", queue_wait=round(max(time.time() - enqueued, 0.0) * 1000.0, 3))
         scope = ExitStack()
-        scope.enter_context(connection.execute_wrapper(event.query_wrapper))
         scope.enter_context(event_bound(event))
         _open_runs.setdefault(task_id, []).append(_OpenRun(event, scope))
     except Exception:  # noqa: BLE001 - a task runs even when its event cannot be opened
