@@ -74,6 +74,8 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         lambda x: x["event_us"] <= 25)
     add("events", "  the same, fields computed as the view does", lambda x: f"{x['described_event_us']:.1f} us "
         "(+ vehicle context, reading summary)", "<= ~25 us", lambda x: x["described_event_us"] <= 25)
+    add("events", "  the same in a request (real middleware)", lambda x: f"{x['whole_event_us']:.1f} us "
+        "(less the view without events)", "-", lambda x: True)
     add("event_instructions", "one kept upload event, instructions", lambda x: f"{x['instructions']:,} "
         "(callgrind)", "-", lambda x: True)
     add("ingest", "ingest: upload / one-INSERT baseline", lambda x: f"{x['ratio'] * 100:.0f} % "
