@@ -47,9 +47,29 @@ def _dumps(data: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(data, default=str)
     except orjson.JSONEncodeError:
+        pass
+    try:
         # A dict with non-string keys somewhere (ids as keys, say). The option costs a third of the
         # serialization on every event, so it is paid only by the events that need it.
         return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        # What orjson refuses even so: integers beyond 64 bits, keys of other types (a tuple).
+        return orjson.dumps(_jsonable(data), default=str)
+
+
+_INT_RANGE = range(-(2**63), 2**64)  # what orjson writes as a number
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` with every dict key a string and every integer orjson cannot write as a number a string."""
+    kind = type(value)
+    if kind is dict:
+        return {key if type(key) is str else str(key): _jsonable(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(item) for item in value]
+    if kind is int and value not in _INT_RANGE:
+        return str(value)
+    return value
 
 
 def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:

@@ -134,3 +134,10 @@ def test_a_handler_that_always_raises_is_reported_once_per_thousand_events(sink_
     errors = [r for r in said.records if r.levelno == logging.ERROR]
     assert len(errors) == 2 and all(r.getMessage().startswith("E502") for r in errors)
     assert errors[0].exc_info is not None and errors[0].exc_info[0] is OSError
+
+
+def test_what_orjson_refuses_even_with_non_string_keys_serializes_too() -> None:
+    huge = 2**70
+    line = serialize({"operation": "probe", "n": huge, "by_pair": {(1, 2): 3}, "nested": [{huge: -huge}], "ok": 1})
+    assert orjson.loads(line) == {"operation": "probe", "n": str(huge), "by_pair": {"(1, 2)": 3},
+                                  "nested": [{str(huge): str(-huge)}], "ok": 1}
