@@ -42,13 +42,16 @@ def test_unknown_token_emits_one_failed_event_with_401(upload, wide_events, db) 
 
 
 
-@pytest.mark.parametrize("token", ["false", "http", "success", "timestamp", "kind", "stored", "volttracker"])
+@pytest.mark.parametrize("token", ["false", "http", "success", "timestamp", "kind", "stored", "volttracker", "upload"])
 def test_a_token_that_spells_event_text_leaves_one_whole_event(token: str, upload, wide_events, db) -> None:
     """The client picks the token; replaced as bytes, `false` made `"success":[redacted]` (invalid JSON)."""
     assert upload(token, first_reading()).status_code == 401
     [event] = wide_events.events  # parses; the autouse fixture checks it against the schema
     assert (event["success"], event["kind"], event["http"]["status_code"]) == (False, "http", 401)
-    assert event["http"]["path"] == "/api/torque/upload/[redacted]"
+    assert event["http"]["path"] in ("/api/torque/upload/[redacted]", "/api/torque/[redacted]/[redacted]")
+    # What the service writes stays whole: a guessed token cannot rename its own event's operation.
+    assert (event["operation"], event["http"]["route"], event["service"]["name"]) == (
+        "telemetry_upload", "api/torque/upload/<str:token>", "volttracker")
 
 
 def test_unstorable_payload_emits_one_event_with_400(volt, upload, wide_events) -> None:
