@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
 from logging_policy.events import REDACTED
 
@@ -20,10 +21,28 @@ UPLOAD_PREFIX = "/api/torque/upload/"
 # owner's e-mail (`eml`) and the readings, position included.
 _UPLOAD_TOKEN = re.compile(re.escape(UPLOAD_PREFIX) + r"[^\s\"']+")
 _REPLACEMENT = UPLOAD_PREFIX + REDACTED
+# A long opaque run of URL characters, anywhere in a path: possibly a token (a mistyped upload URL).
+_OPAQUE_RUN = re.compile(r"[A-Za-z0-9_~.+=%-]{16,}")
+# A request target in an access line (`"GET /path?query HTTP/1.1"`, any method a client sends) or in
+# Django's request log (`Not Found: /path`), as the client spelled it: percent-encoded, maybe.
+_TARGET = re.compile(r"(?<=[A-Z] |: )/[^\s\"']*")
+
+
+def path_redact(path: str) -> str:
+    """A path with what may be a secret in it redacted: all that follows the upload prefix, also when
+    percent-encoded (`/api/torque/%75pload/...` reaches the view too), elsewhere any long opaque run;
+    a query string as a whole (a GET upload's carries the e-mail and the position)."""
+    path, query_mark, _ = path.partition("?")
+    if unquote(path).startswith(UPLOAD_PREFIX):
+        return _REPLACEMENT
+    return _OPAQUE_RUN.sub(REDACTED, path) + (query_mark and "?" + REDACTED)
 
 
 def upload_tokens_redact(text: str) -> str:
-    return _UPLOAD_TOKEN.sub(_REPLACEMENT, text) if UPLOAD_PREFIX in text else text
+    """A plain log line without upload tokens, e-mails or positions in the paths it shows."""
+    if "/" not in text:
+        return text
+    return _TARGET.sub(lambda match: path_redact(match[0]), _UPLOAD_TOKEN.sub(_REPLACEMENT, text))
 
 
 class UploadTokenFilter(logging.Filter):

@@ -12,16 +12,13 @@ from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
-from logging_policy.log_filters import UPLOAD_PREFIX
+from logging_policy.log_filters import path_redact
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Path parameters that are secrets: redacted wherever they appear in the event.
 SECRET_KWARGS = ("token",)
-# In a path no URL pattern matched, any long opaque run of characters may be a secret (a mistyped
-# upload URL): wherever it stands, not only as a whole segment ("<token>!/x", "<token>@x/y").
-_OPAQUE_RUN = re.compile(r"[A-Za-z0-9_~.+=%-]{16,}")
 
 
 def traceparent_parse(header: str | None) -> tuple[str, str] | None:
@@ -54,12 +51,8 @@ def content_length(value: str | None) -> int:
 
 
 def unrouted_path(path: str) -> str:
-    """A path no URL pattern matched, without what may be a secret in it: all that follows the upload
-    prefix (a mistyped upload URL, whatever its shape), elsewhere any long opaque run."""
-    if path.startswith(UPLOAD_PREFIX):
-        return UPLOAD_PREFIX + REDACTED
-    return _OPAQUE_RUN.sub(REDACTED, path)[:300]
-
+    """A path no URL pattern matched, without what may be a secret in it (see log_filters.path_redact)."""
+    return path_redact(path)[:300]
 
 def client_network(address: str) -> str:
     """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data)."""

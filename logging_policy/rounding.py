@@ -8,11 +8,13 @@ may differ from round()'s in the last digit when it lies within a float's error 
 
 from __future__ import annotations
 
-from math import isfinite
-
 
 def half_up(value: float | None, scale: float) -> float | None:
-    """`value` rounded to 1 / `scale` (scale = 10 ** digits), ties upwards; None, inf and NaN pass through."""
-    if value is None or not isfinite(value):
+    """`value` rounded to 1 / `scale` (scale = 10 ** digits, at most 1000), ties upwards.
+
+    None, inf and NaN pass through, and so does any value of 1e15 or more in size: a float that
+    large has no fractional digits left to round, and scaling it could overflow to inf (NaN after //).
+    """
+    if value is None or not -1e15 < value < 1e15:  # also false for NaN
         return value
     return (value * scale + 0.5) // 1.0 / scale

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -141,11 +142,20 @@ def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
                     pytest.fail(log_path.read_text(errors="replace")[-3000:])
                 time.sleep(0.2)
         assert answer.status_code == 401 and answer.json()["error"]["code"] == "E400"
-        wait_for(log_path, proc, '" 401 ')  # the access line
+        # As a client may spell them (http.client sends the target as written): a percent-encoded
+        # upload path (Django decodes it and routes it to the view) and a query on a path with no token.
+        for target, status in ((f"/api/torque/%75pload/{token}?eml=owner@example.com", 401),
+                               ("/api/torque/upload?eml=owner@example.com", 404)):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", target)
+            assert connection.getresponse().status == status
+            connection.close()
+        wait_for(log_path, proc, '" 404 ')  # the last access line
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     log = log_path.read_text(errors="replace")
     # Torque's GET uploads carry the owner's e-mail (eml) and the readings in the query: gone too.
-    assert '"GET /api/torque/upload/[redacted] HTTP/1.1" 401' in log, log[-2000:]
+    assert log.count('"GET /api/torque/upload/[redacted] HTTP/1.1" 401') == 2, log[-2000:]
+    assert '"GET /api/torque/upload?[redacted] HTTP/1.1" 404' in log, log[-2000:]
     assert token not in log and "owner@example.com" not in log, log[-2000:]

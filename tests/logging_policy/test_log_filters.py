@@ -21,6 +21,11 @@ TOKEN = "S3cretUpl0adT0kenXYZ"
     (f"GET /api/torque/upload/{TOKEN}/?eml=a%40b.org&kff1006=42.1 HTTP/1.1", "GET /api/torque/upload/[redacted] HTTP/1.1"),
     (f"Service Unavailable: /api/torque/upload/{TOKEN}", "Service Unavailable: /api/torque/upload/[redacted]"),
     ("GET /api/vehicles/3/trips/ HTTP/1.1", "GET /api/vehicles/3/trips/ HTTP/1.1"),
+    (f'"GET /api/torque/%75pload/{TOKEN}?eml=a%40b.org HTTP/1.1" 401 90', '"GET /api/torque/upload/[redacted] HTTP/1.1" 401 90'),
+    ('"GET /api/torque/upload?eml=a%40b.org&kff1006=42.1 HTTP/1.1" 404', '"GET /api/torque/upload?[redacted] HTTP/1.1" 404'),
+    (f'"PROPFIND /x/{TOKEN}!/y HTTP/1.1" 405', '"PROPFIND /x/[redacted]!/y HTTP/1.1" 405'),
+    (f"Not Found: /api/torque/{TOKEN}@x", "Not Found: /api/torque/[redacted]@x"),
+    ("Watching for file changes with StatReloader", "Watching for file changes with StatReloader"),
 ])
 def test_upload_tokens_redact(line: str, expected: str) -> None:
     assert upload_tokens_redact(line) == expected

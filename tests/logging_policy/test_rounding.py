@@ -15,6 +15,7 @@ def test_figures_round_half_up_and_pass_what_is_not_a_number() -> None:
     assert (half_up(0.28134, 1000.0), half_up(16.2134, 100.0), half_up(0.0004999, 1000.0)) == (0.281, 16.21, 0.0)
     assert half_up(None, 10.0) is None and half_up(math.inf, 10.0) == math.inf and half_up(-math.inf, 10.0) == -math.inf
     assert math.isnan(half_up(math.nan, 10.0))  # type: ignore[arg-type]
+    assert half_up(1.7e308, 1000.0) == 1.7e308 and half_up(-2e15, 10.0) == -2e15  # no overflow to NaN
 
 
 @given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), st.integers(min_value=0, max_value=3))
