@@ -52,8 +52,8 @@ class _NullEvent:
     def record_query(self, duration_ms: float) -> None:
         pass
 
-    def redact_value(self, secret: str) -> None:
-        pass
+    def redact_value(self, secret: str) -> bool:
+        return False
 
     def rollback_guard(self) -> AbstractContextManager[None]:
         return nullcontext()

@@ -61,14 +61,19 @@ _INT_RANGE = range(-(2**63), 2**64)  # what orjson writes as a number
 
 
 def _jsonable(value: Any) -> Any:
-    """`value` with every dict key a string and every integer orjson cannot write as a number a string."""
-    kind = type(value)
-    if kind is dict:
-        return {key if type(key) is str else str(key): _jsonable(item) for key, item in value.items()}
-    if kind is list or kind is tuple:
+    """`value` with what orjson refuses made into strings: dict keys of other types, integers beyond
+    64 bits, strings that are not valid UTF-8 (a lone surrogate). Only for events that need it."""
+    if isinstance(value, dict):
+        return {_jsonable(key if type(key) is str else str(key)): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
         return [_jsonable(item) for item in value]
-    if kind is int and value not in _INT_RANGE:
+    if type(value) is int and value not in _INT_RANGE:
         return str(value)
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode()
     return value
 
 

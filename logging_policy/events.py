@@ -107,10 +107,13 @@ class WideEvent:
         else:
             (self._namespace(namespace) if namespace in self._shared else ns).update(fields)
 
-    def redact_value(self, secret: str) -> None:
-        """Never write `secret` in this event: every occurrence becomes "[redacted]" at emission."""
-        if len(secret) >= 4:  # shorter strings would redact ordinary words, and guard nothing
-            self.secrets.add(secret)
+    def redact_value(self, secret: str) -> bool:
+        """Never write `secret` in this event: every occurrence becomes "[redacted]" at emission.
+        False when it is too short to be one (it would redact ordinary words, and guard nothing)."""
+        if len(secret) < 4:
+            return False
+        self.secrets.add(secret)
+        return True
 
     def get(self, namespace: str, key: str, default: Any = None) -> Any:
         ns = self.data.get(namespace)

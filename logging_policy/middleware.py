@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
+from logging_policy.ids import new_ids
 from logging_policy.log_filters import path_redact
 from logging_policy.responses import error_response
 
@@ -105,6 +107,18 @@ class WideEventMiddleware:
         self._finish(request, event, response.status_code, response)
         response["X-Request-ID"] = event.request_id
         return response
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., HttpResponse], view_args: tuple[Any, ...],
+                     view_kwargs: dict[str, Any]) -> None:
+        """The URL is resolved: its secrets are redacted from here on, and a client's request id holding one
+        is replaced before the view can pass it on (into the headers of the tasks it queues, say)."""
+        event: WideEvent | None = getattr(request, "wide_event", None)
+        if event is None:
+            return
+        for name in SECRET_KWARGS:
+            secret = view_kwargs.get(name)
+            if secret and event.redact_value(secret := str(secret)) and secret in event.request_id:
+                event.data["request_id"] = new_ids()[0]
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view raised: answer JSON with the code (503 + Retry-After for database faults).

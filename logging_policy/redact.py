@@ -47,7 +47,8 @@ _SEPARATOR = r"(?: +|%20|\+)"
 # No \b before the word: over-redacting "xtoken 123456" costs nothing. A value stops where another
 # credential word and separator begin ("token Bearer eyJ..."): that one is redacted in turn.
 _VALUE = r"(?:(?!\+?" + _WORD + _SEPARATOR + r")[A-Za-z0-9._~+/=-]){6,}"
-_CREDENTIAL = re.compile(r"(?i)(" + _WORD + r")" + _SEPARATOR + _VALUE)
+# ASCII: with Unicode case folding `toKen` (a Kelvin sign) would match, which the byte screen cannot see.
+_CREDENTIAL = re.compile(r"(?i)(" + _WORD + r")" + _SEPARATOR + _VALUE, re.ASCII)
 
 _WORD_BYTES = tuple(word.encode() for word in _WORDS)
 _LAST_BYTES = frozenset(end for word in _WORD_BYTES for end in (word[-1], word.upper()[-1]))  # r, c, n as ints
@@ -94,14 +95,18 @@ def _credential_sub(match: re.Match[str]) -> str:
     return match[1] + " " + REDACTED
 
 
+def emails_redact(text: str) -> str:
+    return _EMAIL.sub(REDACTED, text) if "@" in text or "%40" in text else text
+
+
 def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with the secrets, e-mail addresses and credentials replaced, grown by at most GROWTH_FLOOR."""
     out = text
+    # Patterns first: a known secret replaced inside an e-mail or a credential would leave the rest
+    # of it unrecognisable (`jane@private-[redacted].example`).
+    out = _CREDENTIAL.sub(_credential_sub, emails_redact(out))
     for secret in secrets:
         out = out.replace(secret, REDACTED)
-    if "@" in out or "%40" in out:
-        out = _EMAIL.sub(REDACTED, out)
-    out = _CREDENTIAL.sub(_credential_sub, out)
     if len(out) > len(text) and len(out) > GROWTH_FLOOR:
         out = out[:max(len(text), GROWTH_FLOOR)]
     return out

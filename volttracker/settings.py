@@ -260,7 +260,7 @@ LOGGING = {
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
     # Upload tokens travel in the URL path: no plain log line may show one (logging_policy/log_filters.py).
-    "filters": {"upload_tokens": {"()": "logging_policy.log_filters.UploadTokenFilter"}},
+    "filters": {"upload_tokens": {"()": "logging_policy.log_filters.PlainLogRedactFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["upload_tokens"]},
         # runserver's access lines (`make run`), as Django configures them, plus the token filter.

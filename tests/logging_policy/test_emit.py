@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -141,3 +142,9 @@ def test_what_orjson_refuses_even_with_non_string_keys_serializes_too() -> None:
     line = serialize({"operation": "probe", "n": huge, "by_pair": {(1, 2): 3}, "nested": [{huge: -huge}], "ok": 1})
     assert orjson.loads(line) == {"operation": "probe", "n": str(huge), "by_pair": {"(1, 2)": 3},
                                   "nested": [{str(huge): str(-huge)}], "ok": 1}
+
+
+def test_dict_subclasses_and_lone_surrogates_serialize_too() -> None:
+    odd = defaultdict(int, {(1, 2): 2**70})
+    line = serialize({"operation": "probe", "a": OrderedDict({(3,): 1}), "b": odd, "c": "x\udc80y"})
+    assert orjson.loads(line) == {"operation": "probe", "a": {"(3,)": 1}, "b": {"(1, 2)": str(2**70)}, "c": "x\\udc80y"}

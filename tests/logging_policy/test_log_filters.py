@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils.log import log_response
 
-from logging_policy.log_filters import UPLOAD_PREFIX, UploadTokenFilter, upload_tokens_redact
+from logging_policy.log_filters import UPLOAD_PREFIX, PlainLogRedactFilter, plain_log_redact
 
 TOKEN = "S3cretUpl0adT0kenXYZ"
 
@@ -26,15 +26,22 @@ TOKEN = "S3cretUpl0adT0kenXYZ"
     (f'"PROPFIND /x/{TOKEN}!/y HTTP/1.1" 405', '"PROPFIND /x/[redacted]!/y HTTP/1.1" 405'),
     (f"Not Found: /api/torque/{TOKEN}@x", "Not Found: /api/torque/[redacted]@x"),
     ("Watching for file changes with StatReloader", "Watching for file changes with StatReloader"),
+    # Any spacing or method a client sends (http.server splits on whitespace), the absolute form, quotes.
+    (f'"get  /api/torque/%75pload/{TOKEN}?eml=a%40b.org HTTP/1.1" 200 3', '"get  /api/torque/upload/[redacted] HTTP/1.1" 200 3'),
+    (f'"GET\thttp://h/api/torque/%75pload/{TOKEN}?eml=x HTTP/1.1"', '"GET\t/api/torque/upload/[redacted] HTTP/1.1"'),
+    (f"\"GET /api/torque/upload/{TOKEN}'&eml=a%40b.org&kff1006=42.3 HTTP/1.1\"", '"GET /api/torque/upload/[redacted] HTTP/1.1"'),
+    ('"GET /u/jane.doe@example.com/ HTTP/1.1" 404', '"GET /u/[redacted]/ HTTP/1.1" 404'),
+    ("Forbidden (CSRF token missing.): /admin/login/", "Forbidden (CSRF token missing.): /admin/login/"),
+    (f"/api/torque/upload/{TOKEN}", "/api/torque/upload/[redacted]"),  # a path given as its own argument
 ])
-def test_upload_tokens_redact(line: str, expected: str) -> None:
-    assert upload_tokens_redact(line) == expected
+def test_plain_log_redact(line: str, expected: str) -> None:
+    assert plain_log_redact(line) == expected
 
 
 def test_the_filter_rewrites_message_and_arguments_and_keeps_the_record() -> None:
     record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
                                (f"GET /api/torque/upload/{TOKEN}?eml=a@b.org HTTP/1.1", 401, "90"), None)
-    assert UploadTokenFilter().filter(record) is True
+    assert PlainLogRedactFilter().filter(record) is True
     assert record.getMessage() == '"GET /api/torque/upload/[redacted] HTTP/1.1" 401 90'
 
 

@@ -200,3 +200,13 @@ def test_permission_denied_stays_a_403_with_one_event(client, db, wide_events) -
     assert response.status_code == 403
     [event] = wide_events.events
     assert event["http"]["status_code"] == 403 and "error" not in event
+
+
+def test_a_request_id_holding_the_token_is_replaced_before_the_view(volt, upload, wide_events) -> None:
+    """Torque sends no headers, another client may: its X-Request-ID would travel on into the headers of
+    the tasks the view queues, whose events do not know the token."""
+    response = upload(volt.token, first_reading(), **{"X-Request-ID": f"id-{volt.token}"})
+    [event] = wide_events.events
+    assert response.content == b"OK!" and volt.token not in response["X-Request-ID"]
+    assert event["request_id"] == response["X-Request-ID"] and len(event["request_id"]) == 36  # a fresh UUID
+    assert volt.token not in wide_events.lines[0]

@@ -173,3 +173,15 @@ def test_no_error_description_is_mistaken_for_a_credential() -> None:
     ("... as a Bearer token." was written "... as a Bearer [redacted]" in every API 401 event)."""
     for code in ERROR_CODES.values():
         assert text_redact(code.description) == code.description, code.code
+
+
+def test_patterns_go_before_known_secrets() -> None:
+    """A token replaced first would leave the rest of the e-mail or credential it sat in unrecognisable."""
+    assert text_redact("Torque (jane@private-mail.example)", ("mail",)) == "Torque ([redacted])"
+    assert text_redact("Bearer abcZq9xVAbcSECRETREST", ("Zq9xVAbc",)) == "Bearer [redacted]"
+
+
+def test_the_screen_sees_every_credential_the_pattern_takes() -> None:
+    """Unicode case folding would let a Kelvin sign spell `toKen`: the pattern is ASCII, as the screen."""
+    line = orjson.dumps({"m": "to\u212aen abcdefgh123"})
+    assert (_suspect(line), redact_line(line)) == (False, line)
