@@ -37,11 +37,12 @@ def child(tree: Path, events: int, cycle_name: str) -> None:
     django.setup()
     from bench import bench_events
     from logging_policy.emit import SafeFileHandler
+    from logging_policy.middleware import WideEventMiddleware
     from logging_policy.policy import policy_override
 
     logging.getLogger("wide_events").handlers = [SafeFileHandler(str(Path(tempfile.mkdtemp()) / "events.jsonl"))]
     request = bench_events._upload_request()
-    middleware = bench_events.upload_middleware()
+    middleware = WideEventMiddleware(bench_events.upload_view_with_event_calls)
     cycle = {
         "event": bench_events.upload_event_cycle,
         "described": bench_events.described_upload_event_cycle,

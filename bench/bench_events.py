@@ -162,16 +162,6 @@ def upload_view_with_event_calls(request: HttpRequest) -> HttpResponse:
     return HttpResponse("OK!", content_type="text/plain")
 
 
-def upload_middleware() -> WideEventMiddleware:
-    """WideEventMiddleware around the view, with its process_view hook called as Django's handler calls it."""
-    def get_response(request: HttpRequest) -> HttpResponse:
-        middleware.process_view(request, upload_view_with_event_calls, (), {"token": TOKEN})
-        return upload_view_with_event_calls(request)
-
-    middleware = WideEventMiddleware(get_response)
-    return middleware
-
-
 def upload_view_bare(request: HttpRequest) -> HttpResponse:
     """The same view with no event: its two queries and its response."""
     _query()
@@ -225,7 +215,7 @@ def main() -> None:
                 on, off = wsgi_handler(True), wsgi_handler(False)
                 settings.MIDDLEWARE = original
                 request = _upload_request()
-                middleware = upload_middleware()
+                middleware = WideEventMiddleware(upload_view_with_event_calls)
 
                 def with_event() -> None:
                     middleware(request)

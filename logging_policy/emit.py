@@ -53,8 +53,13 @@ def _dumps(data: dict[str, Any]) -> bytes:
         # serialization on every event, so it is paid only by the events that need it.
         return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError:
-        # What orjson refuses even so: integers beyond 64 bits, keys of other types (a tuple).
-        return orjson.dumps(_jsonable(data), default=str)
+        # What orjson refuses even so: integers beyond 64 bits, keys of other types (a tuple), text
+        # that is not valid UTF-8 (also what an object's str() returns).
+        return orjson.dumps(_jsonable(data), default=_text)
+
+
+def _text(value: Any) -> str:
+    return _jsonable(str(value))
 
 
 _INT_RANGE = range(-(2**63), 2**64)  # what orjson writes as a number

@@ -41,23 +41,35 @@ def path_redact(path: str) -> str:
     return emails_redact(_OPAQUE_RUN.sub(REDACTED, path)) + (query_mark and "?" + REDACTED)
 
 
-def plain_log_redact(text: str) -> str:
-    """A plain log line without upload tokens, e-mail addresses or positions. Not credentials: Django
-    logs no headers, and the pattern would take "CSRF token missing." for one."""
+def plain_log_redact(text: str, *, request_log: bool = False) -> str:
+    """A plain log line without upload tokens or e-mail addresses; with `request_log` (an access line,
+    Django's request log) every request target in it is masked too (`path_redact`). Other lines keep
+    their paths: a file path is not a request (`/work/main/telemetry/vehicle_context.py changed`).
+    Not credentials: Django logs no headers, and the pattern would take "CSRF token missing." for one."""
     if "/" in text:
-        text = _TARGET.sub(lambda match: path_redact(match[0]), _UPLOAD_TOKEN.sub(_REPLACEMENT, text))
+        text = _UPLOAD_TOKEN.sub(_REPLACEMENT, text)
+        if request_log:
+            text = _TARGET.sub(lambda match: path_redact(match[0]), text)
     return emails_redact(text)
 
 
+# Loggers whose lines show request targets as the client sent them.
+_REQUEST_LOGGERS = frozenset({"django.server", "django.request"})
+_exception_format = logging.Formatter().formatException
+
+
 class PlainLogRedactFilter(logging.Filter):
-    """A handler filter: rewrites the record's message and string arguments, never drops a record."""
+    """A handler filter: redacts the formatted message and the traceback text; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = plain_log_redact(record.msg)
-        args = record.args
-        if isinstance(args, tuple):
-            record.args = tuple(plain_log_redact(a) if isinstance(a, str) else a for a in args)
-        elif isinstance(args, dict):
-            record.args = {k: plain_log_redact(v) if isinstance(v, str) else v for k, v in args.items()}
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's to report, not ours
+            return True
+        redacted = plain_log_redact(message, request_log=record.name in _REQUEST_LOGGERS)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            # Formatters use exc_text when it is set: the traceback's messages are redacted once, here.
+            record.exc_text = plain_log_redact(_exception_format(record.exc_info))
         return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +13,7 @@ from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
-from logging_policy.log_filters import path_redact
+from logging_policy.log_filters import UPLOAD_PREFIX, path_redact
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -56,6 +55,13 @@ def unrouted_path(path: str) -> str:
     """A path no URL pattern matched, without what may be a secret in it (see log_filters.path_redact)."""
     return path_redact(path)[:300]
 
+def upload_token_of(path: str) -> str | None:
+    """The token segment of a path under the upload prefix, routed or not."""
+    if not path.startswith(UPLOAD_PREFIX):
+        return None
+    return path[len(UPLOAD_PREFIX):].split("/", 1)[0] or None
+
+
 def client_network(address: str) -> str:
     """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data)."""
     if ":" in address:
@@ -83,6 +89,11 @@ class WideEventMiddleware:
         )
         if traceparent:
             event.data["parent_span_id"] = traceparent[1]
+        # The upload token is a secret from the start, whether the path routes or not (a 404, a refused
+        # Host, an HTTPS redirect never reach a view); a client's request id that holds it is replaced
+        # before anything (the tasks a view queues) can copy it.
+        if (token := upload_token_of(request.path)) and event.redact_value(token) and token in event.request_id:
+            event.data["request_id"] = new_ids()[0]
         event.set(
             "http",
             method=request.method,
@@ -107,18 +118,6 @@ class WideEventMiddleware:
         self._finish(request, event, response.status_code, response)
         response["X-Request-ID"] = event.request_id
         return response
-
-    def process_view(self, request: HttpRequest, view_func: Callable[..., HttpResponse], view_args: tuple[Any, ...],
-                     view_kwargs: dict[str, Any]) -> None:
-        """The URL is resolved: its secrets are redacted from here on, and a client's request id holding one
-        is replaced before the view can pass it on (into the headers of the tasks it queues, say)."""
-        event: WideEvent | None = getattr(request, "wide_event", None)
-        if event is None:
-            return
-        for name in SECRET_KWARGS:
-            secret = view_kwargs.get(name)
-            if secret and event.redact_value(secret := str(secret)) and secret in event.request_id:
-                event.data["request_id"] = new_ids()[0]
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view raised: answer JSON with the code (503 + Retry-After for database faults).

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+from celery.utils.log import get_task_logger
 
 from logging_policy.current import current_event
 
@@ -16,3 +18,10 @@ def flaky(self: Any, fail_times: int) -> str:
     if self.request.retries < fail_times:
         raise self.retry(exc=ConnectionError("weather API timed out"))
     return "done"
+
+
+@shared_task(name="tests.log_personal_data")
+def log_personal_data(email: str, token: str) -> None:
+    """Logs an e-mail and an upload path through a module logger and the task logger."""
+    logging.getLogger("telemetry").warning("no vehicle for %s at /api/torque/upload/%s", email, token)
+    get_task_logger(__name__).warning("task saw %s", email)

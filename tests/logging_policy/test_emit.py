@@ -148,3 +148,9 @@ def test_dict_subclasses_and_lone_surrogates_serialize_too() -> None:
     odd = defaultdict(int, {(1, 2): 2**70})
     line = serialize({"operation": "probe", "a": OrderedDict({(3,): 1}), "b": odd, "c": "x\udc80y"})
     assert orjson.loads(line) == {"operation": "probe", "a": {"(3,)": 1}, "b": {"(1, 2)": str(2**70)}, "c": "x\\udc80y"}
+
+    class Odd:
+        def __str__(self) -> str:
+            return "o\udc80"
+
+    assert orjson.loads(serialize({"operation": "probe", "odd": Odd()})) == {"operation": "probe", "odd": "o\\udc80"}

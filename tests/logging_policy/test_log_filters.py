@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 
 import pytest
 from django.http import HttpResponse
@@ -34,8 +35,29 @@ TOKEN = "S3cretUpl0adT0kenXYZ"
     ("Forbidden (CSRF token missing.): /admin/login/", "Forbidden (CSRF token missing.): /admin/login/"),
     (f"/api/torque/upload/{TOKEN}", "/api/torque/upload/[redacted]"),  # a path given as its own argument
 ])
-def test_plain_log_redact(line: str, expected: str) -> None:
+def test_request_log_lines_show_no_token_query_or_address(line: str, expected: str) -> None:
+    assert plain_log_redact(line, request_log=True) == expected
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("/work/main/telemetry/vehicle_context.py changed, reloading.", "/work/main/telemetry/vehicle_context.py changed, reloading."),
+    ('  File "/work/main/telemetry/vehicle_context.py", line 3, in f', '  File "/work/main/telemetry/vehicle_context.py", line 3, in f'),
+    ("GET https://api.open-meteo.com/v1/forecast?latitude=42.3 failed", "GET https://api.open-meteo.com/v1/forecast?latitude=42.3 failed"),
+    (f"could not store /api/torque/upload/{TOKEN}?eml=x for jane@example.com", "could not store /api/torque/upload/[redacted] for [redacted]"),
+])
+def test_other_lines_keep_their_paths_and_lose_tokens_and_addresses(line: str, expected: str) -> None:
     assert plain_log_redact(line) == expected
+
+
+def test_the_filter_redacts_any_argument_type_and_the_traceback() -> None:
+    try:
+        raise ValueError(f"no vehicle for jane@example.com at /api/torque/upload/{TOKEN}")
+    except ValueError:
+        record = logging.LogRecord("telemetry", logging.ERROR, __file__, 1, "failed: %r %s", (
+            [b"jane@example.com"], ValueError("jane@example.com")), sys.exc_info())
+    assert PlainLogRedactFilter().filter(record) is True
+    text = logging.Formatter().format(record)
+    assert "jane@example.com" not in text and TOKEN not in text and "ValueError: no vehicle for [redacted]" in text
 
 
 def test_the_filter_rewrites_message_and_arguments_and_keeps_the_record() -> None:

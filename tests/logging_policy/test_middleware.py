@@ -204,9 +204,20 @@ def test_permission_denied_stays_a_403_with_one_event(client, db, wide_events) -
 
 def test_a_request_id_holding_the_token_is_replaced_before_the_view(volt, upload, wide_events) -> None:
     """Torque sends no headers, another client may: its X-Request-ID would travel on into the headers of
-    the tasks the view queues, whose events do not know the token."""
+    the tasks the view queues, whose events do not know the token; and be echoed in the response."""
     response = upload(volt.token, first_reading(), **{"X-Request-ID": f"id-{volt.token}"})
     [event] = wide_events.events
     assert response.content == b"OK!" and volt.token not in response["X-Request-ID"]
     assert event["request_id"] == response["X-Request-ID"] and len(event["request_id"]) == 36  # a fresh UUID
     assert volt.token not in wide_events.lines[0]
+
+
+@pytest.mark.parametrize(("path", "extra"), [
+    ("/api/torque/upload/{token}/extra", {}),  # unrouted: no view, no URL kwargs
+    ("/api/torque/upload/{token}", {"HTTP_HOST": "evil.example"}),  # refused Host: 400 before routing
+])
+def test_a_request_id_holding_the_token_is_replaced_when_no_view_runs(volt, client, wide_events, path, extra) -> None:
+    response = client.get(path.format(token=volt.token), headers={"X-Request-ID": volt.token}, **extra)
+    [event] = wide_events.events
+    assert response.status_code in (400, 404) and volt.token not in response["X-Request-ID"]
+    assert event["request_id"] == response["X-Request-ID"] and volt.token not in wide_events.lines[0]

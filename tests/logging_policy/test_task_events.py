@@ -13,7 +13,7 @@ from logging_policy.task_events import TRACE_HEADER
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.tasks import trip_finalize_task
 from tests.event_schema import schema_errors
-from tests.worker_tasks import flaky
+from tests.worker_tasks import flaky, log_personal_data
 
 START = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
 
@@ -90,3 +90,15 @@ def test_each_run_of_a_retried_task_on_the_worker_emits_one_event(live_worker) -
         (0, "RETRY", False), (1, "SUCCESS", True)]
     assert runs[0]["error"]["type"] == "ConnectionError" and runs[0]["task"]["retry_scheduled"] is True
     assert [e["trace_id"] for e in runs] == [trace, trace] and [e["business"]["attempt"] for e in runs] == [0, 1]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_log_shows_no_e_mail_or_upload_token(live_worker) -> None:
+    """The worker replaces the root logger's handlers with its own: they get the console's filter too."""
+    email, token = "jane.doe@example.com", "W0rkerLogT0kenAbCdEfGhIjKlMnOpQr"
+    task_id = log_personal_data.delay(email, token).id
+    live_worker.wait_until(lambda: f"{task_id}] succeeded" in live_worker.log(), "the task's success line")
+    log = live_worker.log()
+    assert "no vehicle for [redacted] at /api/torque/upload/[redacted]" in log and "task saw [redacted]" in log
+    assert email not in log and token not in log
