@@ -64,12 +64,23 @@ class PlainLogRedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a malformed record is logging's to report, not ours
-            return True
-        redacted = plain_log_redact(message, request_log=record.name in _REQUEST_LOGGERS)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        if record.exc_info and not record.exc_text:
-            # Formatters use exc_text when it is set: the traceback's messages are redacted once, here.
-            record.exc_text = plain_log_redact(_exception_format(record.exc_info))
+        except Exception:  # noqa: BLE001 - arguments that don't fit the format: logging will print them
+            self._arguments_redact(record)
+        else:
+            redacted = plain_log_redact(message, request_log=record.name in _REQUEST_LOGGERS)
+            if redacted != message:
+                record.msg, record.args = redacted, ()
+        if record.exc_info or record.exc_text:
+            # Formatters use exc_text when it is set; another handler (unfiltered) may have set it already.
+            record.exc_text = plain_log_redact(record.exc_text or _exception_format(record.exc_info))
         return True
+
+    @staticmethod
+    def _arguments_redact(record: logging.LogRecord) -> None:
+        if isinstance(record.msg, str):
+            record.msg = plain_log_redact(record.msg)
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(plain_log_redact(a) if isinstance(a, str) else a for a in args)
+        elif isinstance(args, dict):
+            record.args = {k: plain_log_redact(v) if isinstance(v, str) else v for k, v in args.items()}

@@ -92,7 +92,7 @@ class WideEventMiddleware:
         # The upload token is a secret from the start, whether the path routes or not (a 404, a refused
         # Host, an HTTPS redirect never reach a view); a client's request id that holds it is replaced
         # before anything (the tasks a view queues) can copy it.
-        if (token := upload_token_of(request.path)) and event.redact_value(token) and token in event.request_id:
+        if (token := upload_token_of(request.path_info)) and event.redact_value(token) and token in event.request_id:
             event.data["request_id"] = new_ids()[0]
         event.set(
             "http",

@@ -41,3 +41,20 @@ def test_debug_is_off_unless_set() -> None:
     from django.conf import settings
 
     assert settings.DEBUG is False
+
+
+def test_under_debug_no_django_log_line_escapes_the_redaction_filter() -> None:
+    """Django's default LOGGING gives the `django` logger a console handler of its own (DEBUG only),
+    without our filter: a traceback through it showed the e-mail and token of an upload."""
+    script = (
+        "import logging, django; django.setup()\n"
+        "try:\n    raise ValueError('no vehicle for jane@example.com at /api/torque/upload/S3cretUpl0adT0kenXYZ')\n"
+        "except ValueError:\n    logging.getLogger('django.security.csrf').warning('refused', exc_info=True)\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**base, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "volttracker.settings"})
+    assert result.returncode == 0, result.stderr
+    assert "ValueError: no vehicle for [redacted] at /api/torque/upload/[redacted]" in result.stderr
+    assert "jane@example.com" not in result.stderr and "S3cretUpl0adT0kenXYZ" not in result.stderr
+    assert result.stderr.count("refused") == 1  # once, not also through Django's own handler

@@ -274,6 +274,8 @@ LOGGING = {
     },
     "loggers": {
         "wide_events": {"handlers": ["wide_events"], "level": "INFO", "propagate": False},
+        # Django's own default handlers for "django" print unfiltered lines under DEBUG: replaced.
+        "django": {"handlers": ["console"], "propagate": False, **({"level": "INFO"} if DEBUG else {})},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # Celery's per-task INFO lines ("Sending due task", "Received task", "succeeded in") are

@@ -84,3 +84,20 @@ def test_a_server_error_on_an_upload_logs_no_token() -> None:
 def test_the_filter_masks_the_route_the_upload_view_is_served_at() -> None:
     # The filter cannot import the URLconf (logging is configured before it loads): this ties them.
     assert reverse("torque_upload", kwargs={"token": TOKEN}) == UPLOAD_PREFIX + TOKEN
+
+
+def test_a_record_whose_arguments_do_not_fit_still_loses_its_addresses() -> None:
+    record = logging.LogRecord("telemetry", logging.WARNING, __file__, 1, "no vehicle for %s at %d",
+                               ("jane@example.com", "x"), None)
+    assert PlainLogRedactFilter().filter(record) is True
+    assert record.args == ("[redacted]", "x")
+
+
+def test_a_traceback_another_handler_formatted_first_is_redacted_too() -> None:
+    try:
+        raise ValueError("no vehicle for jane@example.com")
+    except ValueError:
+        record = logging.LogRecord("django", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    logging.Formatter().format(record)  # an unfiltered handler caches exc_text on the record
+    assert PlainLogRedactFilter().filter(record) is True
+    assert record.exc_text is not None and record.exc_text.endswith("ValueError: no vehicle for [redacted]")

@@ -221,3 +221,11 @@ def test_a_request_id_holding_the_token_is_replaced_when_no_view_runs(volt, clie
     [event] = wide_events.events
     assert response.status_code in (400, 404) and volt.token not in response["X-Request-ID"]
     assert event["request_id"] == response["X-Request-ID"] and volt.token not in wide_events.lines[0]
+
+
+def test_the_token_is_found_under_a_script_name_prefix(volt, wide_events, rf) -> None:
+    """Mounted under a prefix, request.path starts with it; the token is found in path_info, as routed."""
+    request = rf.get(f"/api/torque/upload/{volt.token}", SCRIPT_NAME="/vt", HTTP_X_REQUEST_ID=f"id-{volt.token}")
+    assert request.path == f"/vt/api/torque/upload/{volt.token}"
+    response = WideEventMiddleware(lambda r: HttpResponse("OK!"))(request)
+    assert volt.token not in response["X-Request-ID"] and volt.token not in wide_events.lines[0]

@@ -62,6 +62,8 @@ def test_any_field_named_like_a_secret_is_redacted(wide_events) -> None:
     [
         (b'{"a":"mail me at a.b@c.example.com"}', b'{"a":"mail me at [redacted]"}'),
         (b'{"a":"Torque owner@localhost, celery@worker-1"}', b'{"a":"Torque owner@localhost, celery@worker-1"}'),
+        (b'{"a":"jane@example.com+bob@example.org, x@y.io%2Cz@w.io"}', b'{"a":"[redacted][redacted], [redacted][redacted]"}'),
+        (b'{"a":"id42jane@example.com eml=jane%40example.com&x=1"}', b'{"a":"[redacted] eml=[redacted]&x=1"}'),
         (b'{"a":"na\\u00efve@example.org"}', b'{"a":"[redacted]"}'),
         ('{"a":"von jörg@exämple.de, danke"}'.encode(), b'{"a":"von [redacted], danke"}'),
         (b'{"a":"x%40y.org"}', b'{"a":"[redacted]"}'),
