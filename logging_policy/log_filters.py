@@ -62,25 +62,21 @@ class PlainLogRedactFilter(logging.Filter):
     """A handler filter: redacts the formatted message and the traceback text; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        request_log = record.name in _REQUEST_LOGGERS
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - arguments that don't fit the format: logging will print them
-            self._arguments_redact(record)
+        except Exception:  # noqa: BLE001 - arguments that don't fit: logging prints msg and args as they are
+            record.msg = plain_log_redact(str(record.msg), request_log=request_log)
+            if isinstance(record.args, tuple):
+                record.args = tuple(plain_log_redact(a if isinstance(a, str) else repr(a), request_log=request_log)
+                                    for a in record.args)
+            elif record.args:
+                record.args = (plain_log_redact(repr(record.args), request_log=request_log),)
         else:
-            redacted = plain_log_redact(message, request_log=record.name in _REQUEST_LOGGERS)
+            redacted = plain_log_redact(message, request_log=request_log)
             if redacted != message:
                 record.msg, record.args = redacted, ()
         if record.exc_info or record.exc_text:
             # Formatters use exc_text when it is set; another handler (unfiltered) may have set it already.
             record.exc_text = plain_log_redact(record.exc_text or _exception_format(record.exc_info))
         return True
-
-    @staticmethod
-    def _arguments_redact(record: logging.LogRecord) -> None:
-        if isinstance(record.msg, str):
-            record.msg = plain_log_redact(record.msg)
-        args = record.args
-        if isinstance(args, tuple):
-            record.args = tuple(plain_log_redact(a) if isinstance(a, str) else a for a in args)
-        elif isinstance(args, dict):
-            record.args = {k: plain_log_redact(v) if isinstance(v, str) else v for k, v in args.items()}

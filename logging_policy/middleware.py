@@ -18,6 +18,7 @@ from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SLASHES = re.compile(r"/{2,}")
 # Path parameters that are secrets: redacted wherever they appear in the event.
 SECRET_KWARGS = ("token",)
 
@@ -56,7 +57,9 @@ def unrouted_path(path: str) -> str:
     return path_redact(path)[:300]
 
 def upload_token_of(path: str) -> str | None:
-    """The token segment of a path under the upload prefix, routed or not."""
+    """The token segment of a path under the upload prefix, routed or not (`//` counts as `/`)."""
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     if not path.startswith(UPLOAD_PREFIX):
         return None
     return path[len(UPLOAD_PREFIX):].split("/", 1)[0] or None

@@ -107,18 +107,26 @@ def emails_redact(text: str) -> str:
         return text
     parts: list[str] = []
     done = 0  # the text before this is in `parts`, or was an address
-    floor = 0  # a local part starts at or after this: the end of the last "@" or address
+    # The last anchor: where it ended, where the local run before it started, whether it was "%40".
+    # "%40" is made of address characters, so a local part may run through it (`user%40corp%40x.com`):
+    # the scan jumps to that run's start instead of walking it again (which was quadratic in "%40"s).
+    last_end, last_run_start, last_encoded = -1, 0, False
     for at in _AT.finditer(text):
         at_start, at_end = at.span()
         start = at_start
-        while start > floor and (text[start - 1].isalnum() or text[start - 1] in _LOCAL_PUNCTUATION):
+        while start > done:
+            if start == last_end and last_encoded:
+                start = max(last_run_start, done)
+                break
+            if not (text[start - 1].isalnum() or text[start - 1] in _LOCAL_PUNCTUATION):
+                break
             start -= 1
-        floor = at_end
+        last_end, last_run_start, last_encoded = at_end, start, at_end - at_start == 3
         domain = _DOMAIN.match(text, at_end) if start < at_start else None
         if domain is None:
             continue
         parts += (text[done:start], REDACTED)
-        done = floor = domain.end()
+        done = domain.end()
     if not parts:
         return text
     parts.append(text[done:])

@@ -274,8 +274,9 @@ LOGGING = {
     },
     "loggers": {
         "wide_events": {"handlers": ["wide_events"], "level": "INFO", "propagate": False},
-        # Django's own default handlers for "django" print unfiltered lines under DEBUG: replaced.
-        "django": {"handlers": ["console"], "propagate": False, **({"level": "INFO"} if DEBUG else {})},
+        # Django's default handlers for "django" (its console prints unfiltered lines under DEBUG) are
+        # replaced by ours; the level stays Django's own.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # Celery's per-task INFO lines ("Sending due task", "Received task", "succeeded in") are

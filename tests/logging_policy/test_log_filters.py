@@ -87,10 +87,18 @@ def test_the_filter_masks_the_route_the_upload_view_is_served_at() -> None:
 
 
 def test_a_record_whose_arguments_do_not_fit_still_loses_its_addresses() -> None:
-    record = logging.LogRecord("telemetry", logging.WARNING, __file__, 1, "no vehicle for %s at %d",
-                               ("jane@example.com", "x"), None)
+    """logging prints such a record's msg and args as they are (handleError): redacted first."""
+    class User:
+        def __repr__(self) -> str:
+            return "<User jane@example.com>"
+
+    record = logging.LogRecord("telemetry", logging.WARNING, __file__, 1, "no vehicle for %s at %d %s",
+                               ("jane@example.com", "x", User()), None)
     assert PlainLogRedactFilter().filter(record) is True
-    assert record.args == ("[redacted]", "x")
+    assert record.args == ("[redacted]", "x", "<User [redacted]>")
+    odd = logging.LogRecord("telemetry", logging.WARNING, __file__, 1, ValueError("bob@example.org"), ("x",), None)
+    assert PlainLogRedactFilter().filter(odd) is True
+    assert "bob@example.org" not in f"{odd.msg} {odd.args}"
 
 
 def test_a_traceback_another_handler_formatted_first_is_redacted_too() -> None:

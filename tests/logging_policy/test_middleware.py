@@ -214,6 +214,7 @@ def test_a_request_id_holding_the_token_is_replaced_before_the_view(volt, upload
 
 @pytest.mark.parametrize(("path", "extra"), [
     ("/api/torque/upload/{token}/extra", {}),  # unrouted: no view, no URL kwargs
+    ("/api//torque/upload//{token}", {}),  # doubled slashes: unrouted too
     ("/api/torque/upload/{token}", {"HTTP_HOST": "evil.example"}),  # refused Host: 400 before routing
 ])
 def test_a_request_id_holding_the_token_is_replaced_when_no_view_runs(volt, client, wide_events, path, extra) -> None:
