@@ -24,6 +24,7 @@ class _NullEvent:
     trace_id = ""
     request_id = ""
     operation = ""
+    secrets: frozenset[str] = frozenset()
 
     def set(self, namespace: str, fields: Mapping[str, Any] | None = None, /, **more: Any) -> None:
         pass

@@ -14,6 +14,7 @@ from typing import Any
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
 from logging_policy.ids import event_timestamp, new_ids
+from logging_policy.redact import REDACTED, clip
 from logging_policy.rounding import half_up
 
 # Field names whose values are secrets or personal data: `set()` stores them as "[redacted]",
@@ -22,7 +23,6 @@ SECRET_FIELD_NAMES = frozenset({
     "email", "eml", "token", "upload_token", "access_token", "refresh_token", "password", "passwd",
     "secret", "authorization", "cookie", "cookies", "sessionid", "session_key", "csrftoken", "api_key",
 })
-REDACTED = "[redacted]"
 
 
 class WideEvent:
@@ -152,7 +152,7 @@ class WideEvent:
                 "severity": str(code.severity),
                 "alert": code.alert,
                 "retriable": code.retriable,
-                "message": (message or code.description)[:500],
+                "message": clip(message or code.description, 500, self.secrets),
             }
             if err_type:
                 self.data["error"]["type"] = err_type
@@ -162,7 +162,7 @@ class WideEvent:
         """A degradation that did not fail the work (cache down, task not queued)."""
         warnings: list[dict[str, str]] = self.data.setdefault("warnings", [])
         if len(warnings) < 20:
-            warnings.append({"code": code, "message": message[:300]})
+            warnings.append({"code": code, "message": clip(message, 300, self.secrets)})
 
     def record_query(self, duration_ms: float) -> None:
         db = self.data.get("db")

@@ -41,6 +41,11 @@ def path_redact(path: str) -> str:
     return emails_redact(_OPAQUE_RUN.sub(REDACTED, path)) + (query_mark and "?" + REDACTED)
 
 
+def routed_path(path: str) -> str:
+    """A path a route matched, its long opaque runs masked (an admin URL takes any text as an object id)."""
+    return _OPAQUE_RUN.sub(REDACTED, path) if len(path) > 16 else path
+
+
 def plain_log_redact(text: str, *, request_log: bool = False) -> str:
     """A plain log line without upload tokens or e-mail addresses; with `request_log` (an access line,
     Django's request log) every request target in it is masked too (`path_redact`). Other lines keep

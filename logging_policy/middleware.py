@@ -13,7 +13,8 @@ from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
-from logging_policy.log_filters import UPLOAD_PREFIX, path_redact
+from logging_policy.log_filters import UPLOAD_PREFIX, path_redact, routed_path
+from logging_policy.redact import clip
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -65,6 +66,13 @@ def upload_token_of(path: str) -> str | None:
     return path[len(UPLOAD_PREFIX):].split("/", 1)[0] or None
 
 
+def credential_of(header: str | None) -> str | None:
+    """The credential of an Authorization header (`Bearer <token>`: the token), if any."""
+    if not header:
+        return None
+    return header.partition(" ")[2].strip() or None
+
+
 def client_network(address: str) -> str:
     """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data)."""
     if ":" in address:
@@ -92,15 +100,16 @@ class WideEventMiddleware:
         )
         if traceparent:
             event.data["parent_span_id"] = traceparent[1]
-        # The upload token is a secret from the start, whether the path routes or not (a 404, a refused
-        # Host, an HTTPS redirect never reach a view); a client's request id that holds it is replaced
-        # before anything (the tasks a view queues) can copy it.
-        if (token := upload_token_of(request.path_info)) and event.redact_value(token) and token in event.request_id:
-            event.data["request_id"] = new_ids()[0]
+        # The upload token and an Authorization credential are secrets from the start, whether the path
+        # routes or not (a 404, a refused Host, an HTTPS redirect never reach a view); a client's request
+        # id that holds one is replaced before anything (the tasks a view queues) can copy it.
+        for secret in (upload_token_of(request.path_info), credential_of(meta.get("HTTP_AUTHORIZATION"))):
+            if secret and event.redact_value(secret) and secret in event.request_id:
+                event.data["request_id"] = new_ids()[0]
         event.set(
             "http",
             method=request.method,
-            user_agent=meta.get("HTTP_USER_AGENT", "")[:200],
+            user_agent=clip(meta.get("HTTP_USER_AGENT", ""), 200, event.secrets),
             request_size_bytes=content_length(meta.get("CONTENT_LENGTH")),
             client_network=client_network(meta.get("REMOTE_ADDR", "")),
         )
@@ -161,7 +170,8 @@ class WideEventMiddleware:
                     path = path.replace(secret, REDACTED)
             if event.operation == "http_request" and match.view_name:
                 event.operation = match.view_name
-            fields = {"route": match.route, "path": path[:300], "status_code": status}
+            # A route's own converters may take any text (the admin's object ids, its catch-all view).
+            fields = {"route": match.route, "path": clip(routed_path(path), 300, event.secrets), "status_code": status}
         else:
             if event.operation == "http_request":
                 event.operation = "http_unrouted"

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from logging_policy.events import REDACTED
+REDACTED = "[redacted]"
 
 # A string that grows when scrubbed ("a@b.io" -> "[redacted]") is cut at its own length or at this,
 # whichever is longer: below every maxLength in docs/events.schema.json (a test checks).
@@ -144,6 +144,15 @@ def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     if len(out) > len(text) and len(out) > GROWTH_FLOOR:
         out = out[:max(len(text), GROWTH_FLOOR)]
     return out
+
+
+def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
+    """`text` cut to `limit` characters, scrubbed first when it is longer: a cut through an e-mail
+    address or a known secret would leave a fragment the scrub at emission no longer recognises
+    (`jane@example` has no dotted domain; 24 of a token's 32 characters are not the token)."""
+    if len(text) <= limit:
+        return text
+    return text_redact(text, tuple(secrets))[:limit]
 
 
 def _scrubbed(value: Any, secrets: tuple[str, ...], namespace: str | None = None) -> Any:

@@ -203,3 +203,33 @@ _ADDRESS = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 @settings(max_examples=3000, deadline=None)
 def test_no_address_the_plain_regex_finds_survives_the_scrub(text: str) -> None:
     assert _ADDRESS.search(emails_redact(text)) is None, text
+
+
+def test_a_field_cut_to_length_keeps_no_fragment_of_an_address_or_the_token(volt, upload, wide_events) -> None:
+    """Cut first, a value left `jane@example` (no dotted domain) or 24 of the token's 32 characters,
+    which the scrub at emission no longer recognises: values are scrubbed, then cut."""
+    params = next(drive_readings(DrivePlan(session="c-1", start=datetime(2026, 4, 5, tzinfo=UTC))))
+    for session, agent in ((f"{'A' * 40}{volt.token}", f"{'B' * 180}{volt.token}"),
+                           (f"{'A' * 52}jane@example.com", f"{'B' * 190}jane@example.com")):
+        assert upload(volt.token, {**params, "session": session}, **{"User-Agent": agent}).content == b"OK!"
+    for line in wide_events.lines:
+        assert volt.token[:12] not in line and "jane@" not in line
+    first = wide_events.events[0]
+    assert first["telemetry"]["session"] == "A" * 40 + "[redacted]"
+    assert first["http"]["user_agent"] == "B" * 180 + "[redacted]"
+
+
+def test_an_authorization_credential_is_a_secret_from_the_start(volt, client, wide_events) -> None:
+    response = client.get(f"/api/vehicles/{volt.vehicle.pk}/trips/", headers={
+        "Authorization": f"Bearer {volt.token}", "X-Request-ID": volt.token, "User-Agent": f"x {volt.token}"})
+    assert response.status_code == 200 and volt.token not in response["X-Request-ID"]
+    [line] = wide_events.lines
+    assert volt.token not in line and wide_events.events[0]["http"]["user_agent"] == "x [redacted]"
+
+
+def test_a_routed_path_keeps_no_long_opaque_run(volt, client, wide_events) -> None:
+    """Admin URLs take any text as an object id, and the admin's catch-all any path."""
+    client.get(f"/admin/telemetry/vehicle/{volt.token}/change/")
+    client.get(f"/admin/{volt.token}")
+    assert [e["http"]["path"] for e in wide_events.events] == [
+        "/admin/telemetry/vehicle/[redacted]/change/", "/admin/[redacted]"]
