@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from django.db import DatabaseError
+
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
 from logging_policy.ids import event_timestamp, new_ids
 from logging_policy.redact import REDACTED, clip
@@ -138,7 +140,7 @@ class WideEvent:
         if isinstance(error, BaseException):
             code = classify_exception(error)
             if message is None:
-                message = error.message if isinstance(error, CodedError) else f"{type(error).__name__}: {error}"
+                message = error.message if isinstance(error, CodedError) else exception_text(error)
             err_type = type(error).__name__
         else:
             code = error_code(error) if isinstance(error, str) else error
@@ -212,6 +214,15 @@ def _namespace_copy(value: Any) -> Any:
 
 
 _now = time.perf_counter
+
+
+def exception_text(error: BaseException) -> str:
+    """`Type: message`, for an event. A database error keeps its first line only: PostgreSQL's DETAIL
+    quotes the row a constraint refused (`Failing row contains (..., 47.612, -122.335, ...)`)."""
+    text = str(error)
+    if isinstance(error, DatabaseError):
+        text = text.split("\n", 1)[0]
+    return f"{type(error).__name__}: {text}"
 
 
 class _Timer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 
@@ -74,11 +75,18 @@ def credential_of(header: str | None) -> str | None:
 
 
 def client_network(address: str) -> str:
-    """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data)."""
-    if ":" in address:
-        return ":".join(address.split(":")[:3]) + "::/48"
+    """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data);
+    empty for anything that is not a bare address (a port, brackets: nothing is guessed)."""
     parts = address.split(".")
-    return ".".join(parts[:3]) + ".0/24" if len(parts) == 4 else ""
+    if len(parts) == 4 and all(part.isdigit() for part in parts):  # the common case, without ipaddress
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (`%eth0`) is not the address
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
 
 
 _CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)

@@ -123,9 +123,11 @@ def weather_fetch(*, url: str, params: dict[str, str]) -> Fetched:
             except _TooLarge as exc:
                 attempt.error_code, attempt.error = "E102", str(exc)
             except httpx.TimeoutException as exc:
-                attempt.error_code, attempt.error, retriable = "E100", f"{type(exc).__name__}: {exc}"[:200], True
+                # The exception's class only: its text may quote what the peer sent back, and a broken
+                # proxy echoing the request line puts our query (the trip's position) in it.
+                attempt.error_code, attempt.error, retriable = "E100", type(exc).__name__, True
             except httpx.TransportError as exc:
-                attempt.error_code, attempt.error, retriable = "E101", f"{type(exc).__name__}: {exc}"[:200], True
+                attempt.error_code, attempt.error, retriable = "E101", type(exc).__name__, True
             attempt.latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
             result.error_code, result.error = attempt.error_code, attempt.error
             if attempt.error_code is None or not retriable:

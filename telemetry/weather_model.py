@@ -121,7 +121,8 @@ def hourly_parse(body: bytes) -> dict[datetime, HourWeather]:
         try:
             hour = datetime.fromisoformat(stamp).replace(tzinfo=UTC)
         except (TypeError, ValueError):
-            raise WeatherResponseError(f"bad time {stamp!r}") from None
+            # Not the value itself: it comes from the peer, which may echo anything back (our query).
+            raise WeatherResponseError(f"bad time at hour {i} ({type(stamp).__name__})") from None
         temp_c = _number(columns["temperature_2m"][i], "temperature_2m")
         precip_mm = _number(columns["precipitation"][i], "precipitation")
         wind_kmh = _number(columns["wind_speed_10m"][i], "wind_speed_10m")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from logging_policy.current import NULL_EVENT
 from logging_policy import events
@@ -75,3 +76,16 @@ def test_a_timer_adds_every_block_exactly_and_shows_the_sum_to_the_microsecond(m
         clock.now += 0.001
     assert {k: event.data["timings_ms"][k] for k in ("parse", "auth", "queue_wait")} == {
         "parse": 1.0, "auth": 2.0, "queue_wait": 4.0}
+
+
+@pytest.mark.django_db
+def test_a_database_error_keeps_its_first_line_not_the_row_it_quotes() -> None:
+    """PostgreSQL's DETAIL lists the row a constraint refused: a reading's would carry its position."""
+    event = WideEvent(operation="probe", kind="task")
+    with pytest.raises(IntegrityError) as raised, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE probe_position (latitude float CHECK (latitude < 0))")
+        cursor.execute("INSERT INTO probe_position VALUES (47.61234)")
+    assert "47.61234" in str(raised.value)  # PostgreSQL quotes it
+    event.add_error(raised.value)
+    assert event.data["error"]["message"].startswith("IntegrityError: new row for relation")
+    assert "47.61234" not in event.data["error"]["message"]

@@ -10,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from logging_policy.current import current_event
-from logging_policy.middleware import WideEventMiddleware, content_length, traceparent_parse, unrouted_path
+from logging_policy.middleware import (
+    WideEventMiddleware, client_network, content_length, traceparent_parse, unrouted_path,
+)
 from telemetry.drive_sim import DrivePlan, drive_readings
 from tests.telemetry.budget import steady_upload_queries
 
@@ -230,3 +232,19 @@ def test_the_token_is_found_under_a_script_name_prefix(volt, wide_events, rf) ->
     assert request.path == f"/vt/api/torque/upload/{volt.token}"
     response = WideEventMiddleware(lambda r: HttpResponse("OK!"))(request)
     assert volt.token not in response["X-Request-ID"] and volt.token not in wide_events.lines[0]
+
+
+@pytest.mark.parametrize(("address", "network"), [
+    ("203.0.113.77", "203.0.113.0/24"),
+    ("2001:db8:1:2::5", "2001:db8:1::/48"),
+    ("2001::dead:beef", "2001::/48"),
+    ("fe80::1234:5678%eth0", "fe80::/48"),
+    ("::ffff:203.0.113.77", "203.0.113.0/24"),
+    ("::203.0.113.77", "::/48"),
+    ("203.0.113.77:51234", ""),  # with a port, or bracketed: not an address, nothing guessed
+    ("[2001:db8:1:2::5]:443", ""),
+    ("", ""),
+    ("garbage", ""),
+])
+def test_the_client_is_reduced_to_its_network(address: str, network: str) -> None:
+    assert client_network(address) == network

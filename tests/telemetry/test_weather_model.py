@@ -41,6 +41,14 @@ def test_unusable_bodies_are_refused(body: bytes) -> None:
         hourly_parse(body)
 
 
+def test_a_refused_body_is_not_quoted_back() -> None:
+    """The peer may echo anything, our own query (the trip's position on the grid) included."""
+    echo = "GET /v1/forecast?latitude=47.6000&longitude=-122.3000"
+    with pytest.raises(WeatherResponseError) as refused:
+        hourly_parse(_body(time=[echo, echo]))
+    assert str(refused.value) == "bad time at hour 0 (str)"
+
+
 def test_conditions_from_wmo_codes() -> None:
     assert [condition_for(c) for c in (0, 3, 45, 56, 63, 75, 82, 95, 99, 42, None)] == [
         "clear", "overcast", "fog", "freezing_drizzle", "rain", "heavy_snow", "violent_rain_showers",
