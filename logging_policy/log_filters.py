@@ -38,12 +38,12 @@ def path_redact(path: str) -> str:
     path, query_mark, _ = path.partition("?")
     if UPLOAD_PREFIX in unquote(path):
         return _REPLACEMENT
-    return emails_redact(_OPAQUE_RUN.sub(REDACTED, path)) + (query_mark and "?" + REDACTED)
+    return emails_redact(routed_path(path)) + (query_mark and "?" + REDACTED)
 
 
 def routed_path(path: str) -> str:
-    """A path a route matched, its long opaque runs masked (an admin URL takes any text as an object id)."""
-    return _OPAQUE_RUN.sub(REDACTED, path) if len(path) > 16 else path
+    """A path with its long opaque runs masked (an admin URL takes any text as an object id)."""
+    return _OPAQUE_RUN.sub(REDACTED, path) if len(path) >= 16 else path
 
 
 def plain_log_redact(text: str, *, request_log: bool = False) -> str:

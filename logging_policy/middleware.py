@@ -58,6 +58,7 @@ def unrouted_path(path: str) -> str:
     """A path no URL pattern matched, without what may be a secret in it (see log_filters.path_redact)."""
     return path_redact(path)[:300]
 
+
 def upload_token_of(path: str) -> str | None:
     """The token segment of a path under the upload prefix, routed or not (`//` counts as `/`)."""
     if "//" in path:

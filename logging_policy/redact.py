@@ -135,10 +135,9 @@ def emails_redact(text: str) -> str:
 
 def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with the secrets, e-mail addresses and credentials replaced, grown by at most GROWTH_FLOOR."""
-    out = text
     # Patterns first: a known secret replaced inside an e-mail or a credential would leave the rest
     # of it unrecognisable (`jane@private-[redacted].example`).
-    out = _CREDENTIAL.sub(_credential_sub, emails_redact(out))
+    out = _CREDENTIAL.sub(_credential_sub, emails_redact(text))
     for secret in secrets:
         out = out.replace(secret, REDACTED)
     if len(out) > len(text) and len(out) > GROWTH_FLOOR:

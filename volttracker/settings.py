@@ -259,13 +259,14 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
-    # Upload tokens travel in the URL path: no plain log line may show one (logging_policy/log_filters.py).
-    "filters": {"upload_tokens": {"()": "logging_policy.log_filters.PlainLogRedactFilter"}},
+    # No plain log line shows an upload token (it travels in the URL path) or an e-mail address
+    # (logging_policy/log_filters.py).
+    "filters": {"redact": {"()": "logging_policy.log_filters.PlainLogRedactFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["upload_tokens"]},
-        # runserver's access lines (`make run`), as Django configures them, plus the token filter.
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        # runserver's access lines (`make run`), as Django configures them, plus the redaction filter.
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO",
-                          "filters": ["upload_tokens"]},
+                          "filters": ["redact"]},
         "wide_events": (
             {"class": "logging_policy.emit.SafeFileHandler", "filename": WIDE_EVENTS_PATH}
             if WIDE_EVENTS_PATH
