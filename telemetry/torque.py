@@ -64,6 +64,7 @@ PIDS: dict[str, Pid] = {
     "k2f": Pid("fuel_level_pct", 0, 100),
     "k42": Pid("control_voltage", 0, 20),
     "k22005b": Pid("soc_pct", 0, 100),
+    "k5b": Pid("soc_raw_pct", 0, 100),
     "k22002f": Pid("volt_fuel_level_pct", 0, 100),
     "k22000b": Pid("hv_power_kw", -200, 200),
     "k220009": Pid("hv_voltage", 0, 500),

@@ -35,6 +35,11 @@ class Trip(models.Model):
     electric_miles = models.FloatField(null=True, blank=True)
     gas_miles = models.FloatField(null=True, blank=True)
     electric_kwh_used = models.FloatField(null=True, blank=True)
+    regen_kwh = models.FloatField(null=True, blank=True, help_text="Energy recovered into the pack (regen), kWh.")
+    soc_source = models.CharField(max_length=16, blank=True, default="",
+                                  help_text="Key the trip's SOC came from: k22005b (custom, in range) or k5b (raw).")
+    is_drive = models.BooleanField(null=True, blank=True,
+                                   help_text="Moved at least 0.1 mi; a parked session (warm-up, charge) is not a drive.")
     kwh_per_mile = models.FloatField(null=True, blank=True)
     fuel_used_gallons = models.FloatField(null=True, blank=True)
     gas_mpg = models.FloatField(null=True, blank=True)

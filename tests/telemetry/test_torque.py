@@ -33,6 +33,7 @@ def parse(**extra: str):
         ("k2f", "55.5", "fuel_level_pct", 55.5),
         ("k42", "13.8", "control_voltage", 13.8),
         ("k22005b", "84.3", "soc_pct", 84.3),
+        ("k5b", "15.3", "soc_raw_pct", 15.3),
         ("k22002f", "71", "volt_fuel_level_pct", 71.0),
         ("k22000b", "-12.5", "hv_power_kw", -12.5),
         ("k220009", "371.2", "hv_voltage", 371.2),
@@ -50,7 +51,7 @@ def test_each_key_is_stored_in_its_unit(key: str, raw: str, field: str, expected
 
 def test_every_known_key_has_a_row_above() -> None:
     # Keeps the table above honest when a PID is added.
-    assert len(PIDS) == 21
+    assert len(PIDS) == 22
 
 
 @pytest.mark.parametrize(
