@@ -63,7 +63,7 @@ _LAST_BYTES = frozenset(end for word in _WORD_BYTES for end in (word[-1], word.u
 # what docs/events.schema.json constrains to an enum or a pattern (a test checks), and what the service writes.
 SCHEMA_FIXED: frozenset[str | tuple[str, str]] = frozenset({
     "timestamp", "kind", "trace_id", "parent_span_id", "truncated",
-    ("telemetry", "message_kind"), ("telemetry", "outcome"),
+    ("telemetry", "message_kind"), ("telemetry", "outcome"), ("telemetry", "soc_source"), ("trip", "soc_source"),
     ("error", "code"), ("error", "category"), ("error", "severity"),
     ("sampling", "reason"), ("sampling", "policy_source"),
 })

@@ -3,8 +3,9 @@
 A trip's capacity sample is the BECM's own estimate (`k2241a3`, median over the
 trip) when the car reported it. Otherwise it is estimated from the net energy
 drawn from the pack over a SOC drop of at least `MIN_SOC_DROP` points: the
-displayed SOC spans the usable window, so energy / drop is the usable capacity,
-scaled to the whole pack to compare with the BECM and the nominal capacity.
+custom (usable) SOC spans the usable window, so energy / drop is the usable capacity, scaled to
+the whole pack to compare with the BECM and the nominal capacity; the raw SOC (k5b) spans the
+whole pack already (telemetry/soc.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from django.db.models import Sum
 
 from telemetry.models import BatteryHealthSample, Trip
-from telemetry.models.vehicles import USABLE_BATTERY_SHARE
+from telemetry.soc import USABLE_BATTERY_SHARE
 from telemetry.trip_metrics import Sample
 
 # Below 40 points a few tenths of a kWh of measurement error move the estimate by several percent.
@@ -36,7 +37,8 @@ def _hours(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds() / 3600.0
 
 
-def capacity_estimate(samples: Sequence[Sample], *, split_at: datetime | None) -> float | None:
+def capacity_estimate(samples: Sequence[Sample], *, split_at: datetime | None,
+                      soc_share: float = USABLE_BATTERY_SHARE) -> float | None:
     """Whole-pack kWh from net discharge energy over the SOC drop before `split_at` (gas entry), or None.
 
     Needs the HV power series: a kWh figure derived from the SOC drop itself
@@ -52,23 +54,28 @@ def capacity_estimate(samples: Sequence[Sample], *, split_at: datetime | None) -
     if drop < MIN_SOC_DROP:
         return None
     net_kwh = sum((p0 + p1) / 2.0 * _hours(t0, t1) for (t0, p0), (t1, p1) in zip(power, power[1:]))
-    capacity = net_kwh / (drop / 100.0) / USABLE_BATTERY_SHARE
+    capacity = net_kwh / (drop / 100.0) / soc_share
     low, high = PLAUSIBLE_CAPACITY_KWH
     return round(capacity, 3) if low <= capacity <= high else None
 
 
-def capacity_reading(samples: Sequence[Sample], *, becm_kwh: float | None,
-                     split_at: datetime | None) -> CapacityReading | None:
+def capacity_reading(samples: Sequence[Sample], *, becm_kwh: float | None, split_at: datetime | None,
+                     soc_share: float = USABLE_BATTERY_SHARE) -> CapacityReading | None:
     """The trip's capacity sample: the BECM's value when present, else the estimate (or none)."""
     if becm_kwh is not None:
         return CapacityReading(becm_kwh, is_estimate=False)
-    estimate = capacity_estimate(samples, split_at=split_at)
+    estimate = capacity_estimate(samples, split_at=split_at, soc_share=soc_share)
     return CapacityReading(estimate, is_estimate=True) if estimate is not None else None
 
 
-def battery_sample_record(*, trip: Trip, samples: Sequence[Sample]) -> BatteryHealthSample | None:
-    """Store the finished trip's capacity sample (at most one per trip); call inside finalization."""
-    reading = capacity_reading(samples, becm_kwh=trip.battery_capacity_kwh, split_at=trip.gas_mode_entered_at)
+def battery_sample_record(*, trip: Trip, samples: Sequence[Sample],
+                          soc_share: float = USABLE_BATTERY_SHARE) -> BatteryHealthSample | None:
+    """Store the finished trip's capacity sample (at most one per trip); call inside finalization.
+
+    `soc_share`: the share of the pack 100 points of the trip's SOC span (telemetry/soc.py, pack_share).
+    """
+    reading = capacity_reading(samples, becm_kwh=trip.battery_capacity_kwh, split_at=trip.gas_mode_entered_at,
+                               soc_share=soc_share)
     if reading is None:
         return None
     lifetime = Trip.objects.filter(vehicle_id=trip.vehicle_id, is_closed=True, started_at__lte=trip.started_at

@@ -13,6 +13,7 @@ from logging_policy.redact import clip
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.parked import parked_record_reading, parked_step_without_queries
+from telemetry.soc import soc_of, soc_pick
 from telemetry.torque import TorqueUpload
 from telemetry.trips import trip_for_session, trip_gas_step, trip_previous_open_ids, trip_record_reading
 from telemetry.upload_sql import reading_insert, reading_insert_and_count
@@ -102,7 +103,7 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
             parked = parked_step_without_queries(trip=trip, at=at, values=values, new_trip=first_reading)
     if parked is not None and connection.vendor == "postgresql":
         # Steady state: the reading and its trip's counters, gas and parked state in one statement.
-        gas, entered = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=values.get("soc_pct"))
+        gas, entered = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=soc_of(values))
         with event.timer("db_insert"):
             reading_id = reading_insert_and_count(reading, at=at, received_at=timezone.now(), also={**gas, **parked})
         if reading_id is not None and entered:
@@ -145,7 +146,7 @@ def _reading_store(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: di
                 parked = parked_record_reading(vehicle=vehicle, trip=trip, at=at, values=values, new_trip=new_trip)
         with event.timer("trip_update"):
             entered = trip_record_reading(trip=trip, at=at, rpm=values.get("engine_rpm"),
-                                          soc=values.get("soc_pct"), also=parked)
+                                          soc=soc_of(values), also=parked)
     return reading_id, entered
 
 
@@ -153,6 +154,7 @@ def upload_describe(upload: TorqueUpload) -> dict[str, object]:
     """What the reading held, for the event: facts, not the raw values (no exact position)."""
     v = upload.values
     rpm = v.get("engine_rpm")
+    soc, soc_source = soc_pick(v.get("soc_pct"), v.get("soc_raw_pct"))
     charger = v.get("charger_status")
     return {
         "message_kind": upload.kind,
@@ -165,7 +167,8 @@ def upload_describe(upload: TorqueUpload) -> dict[str, object]:
         "unknown_key_count": len(upload.unknown),
         "rejected_keys": sorted(upload.rejected)[:50],
         "rejected_count": len(upload.rejected),
-        "soc_pct": v.get("soc_pct"),
+        "soc_pct": soc,
+        "soc_source": soc_source or None,
         "odometer_miles": v.get("odometer_miles"),
         "speed_mph": v.get("speed_mph", v.get("gps_speed_mph")),
         "hv_power_kw": v.get("hv_power_kw"),

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from telemetry.soc import USABLE_BATTERY_SHARE
 from telemetry.tokens import token_generate, token_hash
 
 # 2nd-generation Volt (2016-2019); 1st generation: 9.3 gal and 16-17.1 kWh.
 DEFAULT_TANK_GALLONS = 8.9
 DEFAULT_BATTERY_KWH = 18.4
-# About 14 of the 18.4 kWh are usable; the displayed SOC spans that window.
-USABLE_BATTERY_SHARE = 14.0 / 18.4
 
 
 class Vehicle(models.Model):
