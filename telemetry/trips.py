@@ -16,9 +16,11 @@ from logging_policy.current import current_event
 from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.charging_core import ChargeReading
 from telemetry.charging_replay import charge_readings, charging_sessions_replay
-from telemetry.gasmode import GasState, gas_mode_replay, gas_mode_step
+from telemetry.fuel import Fill
+from telemetry.gasmode import EngineSample, GasState, gas_mode_replay, gas_mode_step, gas_mode_without_soc
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.refuel import refuels_replay
+from telemetry.soc import SocSource, pack_share, soc_from, trip_soc_source
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
 from telemetry.upload_sql import trip_by_key, trip_counters_update
@@ -30,6 +32,14 @@ _SAMPLE_FIELDS = (
     "recorded_at", "odometer_miles", "trip_distance_miles", "speed_mph", "gps_speed_mph", "hv_power_kw",
     "soc_pct", "trip_fuel_gallons", "volt_fuel_level_pct", "fuel_level_pct", "ambient_temp_f",
     "battery_capacity_kwh", "engine_rpm", "charger_status", "charger_power_kw", "latitude", "longitude",
+    "soc_raw_pct",
+)
+
+
+_METRIC_FIELDS = (
+    "distance_miles", "distance_source", "electric_miles", "gas_miles", "electric_kwh_used", "regen_kwh",
+    "kwh_per_mile", "fuel_used_gallons", "gas_mpg", "ambient_temp_f", "start_soc", "end_soc",
+    "battery_capacity_kwh", "soc_source", "is_drive", "notes",
 )
 
 
@@ -112,20 +122,27 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
     return entered
 
 
-def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading]]:
-    """The trip's readings in time order, gas-mode detection replayed over them, and their charging
-    values (one query)."""
-    rows = Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS)
-    gas = gas_mode_replay((r[0], r[12], r[6]) for r in rows)
-    return [
+def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading], SocSource]:
+    """The trip's readings in time order, gas-mode detection replayed over them, their charging values
+    and the trip's SOC source (one query)."""
+    rows = list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS))
+    source = trip_soc_source((r[6], r[17]) for r in rows)
+    samples = [
         Sample(
             at=r[0], odometer_miles=r[1], trip_distance_miles=r[2],
-            speed_mph=r[3] if r[3] is not None else r[4], hv_power_kw=r[5], soc_pct=r[6],
-            trip_fuel_gallons=r[7], fuel_level_pct=r[8] if r[8] is not None else r[9],
-            ambient_temp_f=r[10], battery_capacity_kwh=r[11],
+            speed_mph=r[3] if r[3] is not None else r[4], obd_speed_mph=r[3], hv_power_kw=r[5],
+            soc_pct=soc_from(source, r[6], r[17]), trip_fuel_gallons=r[7],
+            fuel_level_pct=r[8] if r[8] is not None else r[9], ambient_temp_f=r[10], battery_capacity_kwh=r[11],
         )
         for r in rows
-    ], gas, charge_readings(rows, _SAMPLE_FIELDS)
+    ]
+    if source:
+        gas = gas_mode_replay((s.at, r[12], s.soc_pct) for s, r in zip(samples, rows, strict=True))
+    else:
+        entered = gas_mode_without_soc([EngineSample(s.at, r[12], s.speed_mph, s.fuel_level_pct)
+                                        for s, r in zip(samples, rows, strict=True)])
+        gas = GasState(entered_at=entered)
+    return samples, gas, charge_readings(rows, _SAMPLE_FIELDS), source
 
 
 def trip_finalize(*, trip_id: int) -> Trip | None:
@@ -138,27 +155,27 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
             event.set("trip", id=trip_id, already_closed=trip is not None)
             return None
         with event.timer("trip_compute"):
-            samples, gas, charge = _samples(trip)
+            samples, gas, charge, source = _samples(trip)
             # The replay over every reading in time order wins over what uploads saw as they came.
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas.entered_at, gas.soc_at_entry
+            fills = refuels_replay(trip=trip, samples=samples)
             metrics = trip_metrics_compute(
                 samples,
                 gas_entered_at=trip.gas_mode_entered_at,
                 soc_at_gas_entry=trip.soc_at_gas_entry,
-                usable_battery_kwh=trip.vehicle.usable_battery_kwh,
+                soc_span_kwh=trip.vehicle.nominal_battery_kwh * pack_share(source),
                 tank_gallons=trip.vehicle.fuel_tank_gallons,
+                soc_source=source,
+                fills=[Fill(f.detected_at, f.level_before, f.level_after) for f in fills],
             )
-        for name in ("distance_miles", "distance_source", "electric_miles", "gas_miles", "electric_kwh_used",
-                     "kwh_per_mile", "fuel_used_gallons", "gas_mpg", "ambient_temp_f", "start_soc", "end_soc",
-                     "battery_capacity_kwh", "notes"):
+        for name in _METRIC_FIELDS:
             setattr(trip, name, getattr(metrics, name))
-        refuels_replay(trip=trip, samples=samples)
         charging_sessions_replay(trip=trip, readings=charge)
         trip.is_closed = True
         trip.ended_at = trip.last_reading_at
         trip.finalized_at = timezone.now()
         trip.save()
-        capacity = battery_sample_record(trip=trip, samples=samples)
+        capacity = battery_sample_record(trip=trip, samples=samples, soc_share=pack_share(source))
         from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
         from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
 
@@ -176,6 +193,9 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
         electric_miles=trip.electric_miles,
         gas_miles=trip.gas_miles,
         kwh_per_mile=trip.kwh_per_mile,
+        regen_kwh=trip.regen_kwh,
+        soc_source=trip.soc_source or None,
+        is_drive=trip.is_drive,
         gas_mpg=trip.gas_mpg,
         gas_mode_entered=trip.gas_mode_entered_at is not None,
         duration_s=(trip.last_reading_at - trip.started_at).total_seconds(),

@@ -20,7 +20,8 @@ from telemetry.torque import PayloadError, TorqueUpload, parse_upload
 from telemetry.vehicle_context import vehicle_context_add
 
 TRIP_FIELDS = (
-    "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "kwh_per_mile", "fuel_used_gallons",
+    "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "regen_kwh", "kwh_per_mile",
+    "fuel_used_gallons", "soc_source", "is_drive",
     "gas_mpg", "soc_at_gas_entry", "gas_mode_entered_at", "started_at", "ended_at", "ambient_temp_f", "is_closed",
     "weather_temp_f", "weather_precipitation_in", "weather_wind_mph", "weather_conditions", "weather_impact_factor",
     "extreme_weather",

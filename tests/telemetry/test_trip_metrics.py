@@ -33,7 +33,7 @@ def run(plan: DrivePlan) -> tuple[GasState, list[Sample]]:
 
 def compute(plan: DrivePlan, state: GasState, samples: list[Sample]):
     return trip_metrics_compute(samples, gas_entered_at=state.entered_at, soc_at_gas_entry=state.soc_at_entry,
-                                usable_battery_kwh=plan.usable_kwh, tank_gallons=plan.tank_gallons)
+                                soc_span_kwh=plan.usable_kwh, tank_gallons=plan.tank_gallons)
 
 
 def test_electric_then_gas_drive_splits_energy_and_fuel() -> None:
@@ -105,31 +105,34 @@ def test_engine_stop_above_the_floor_ends_the_run() -> None:
 
 def test_distance_falls_back_to_torque_trip_then_speed() -> None:
     samples = [Sample(at=START + timedelta(minutes=i), trip_distance_miles=i * 0.5, speed_mph=30.0) for i in range(11)]
-    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, usable_battery_kwh=14, tank_gallons=8.9)
+    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, soc_span_kwh=14, tank_gallons=8.9)
     assert (m.distance_source, m.distance_miles) == ("torque_trip", 5.0)
     samples = [Sample(at=START + timedelta(minutes=i), speed_mph=30.0) for i in range(11)]
-    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, usable_battery_kwh=14, tank_gallons=8.9)
+    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, soc_span_kwh=14, tank_gallons=8.9)
     assert (m.distance_source, m.distance_miles) == ("speed", 5.0)
 
 
 def test_energy_falls_back_to_soc_drop_times_usable_capacity() -> None:
     samples = [Sample(at=START + timedelta(minutes=i), odometer_miles=100 + i, soc_pct=80 - i * 2) for i in range(11)]
-    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, usable_battery_kwh=14, tank_gallons=8.9)
+    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, soc_span_kwh=14, tank_gallons=8.9)
     assert m.electric_kwh_used == pytest.approx(2.8)  # 20 points of 14 kWh
     assert m.kwh_per_mile == pytest.approx(0.28)
 
 
 def test_implausible_efficiency_is_stored_empty_with_a_note() -> None:
     samples = [Sample(at=START + timedelta(minutes=i), odometer_miles=100 + i * 0.1, soc_pct=80 - i * 6) for i in range(11)]
-    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, usable_battery_kwh=14, tank_gallons=8.9)
+    m = trip_metrics_compute(samples, gas_entered_at=None, soc_at_gas_entry=None, soc_span_kwh=14, tank_gallons=8.9)
     assert m.kwh_per_mile is None
     assert "E403" in m.notes["kwh_per_mile"]
 
 
 def test_fuel_falls_back_to_level_drop_times_tank() -> None:
+    # The level is the median within 2 minutes either side of the entry (minutes 3-7: 60 at minute 5)
+    # and over the last 4 minutes (minutes 6-10: 57 at minute 8): 3 points over 3 minutes, stretched to
+    # the 5 minutes since entry at the same rate: 5 points of a 10 gal tank.
     entry = START + timedelta(minutes=5)
     samples = [Sample(at=START + timedelta(minutes=i), odometer_miles=100 + i, fuel_level_pct=60 - max(i - 5, 0) * 1.0)
                for i in range(11)]
-    m = trip_metrics_compute(samples, gas_entered_at=entry, soc_at_gas_entry=20, usable_battery_kwh=14, tank_gallons=10)
+    m = trip_metrics_compute(samples, gas_entered_at=entry, soc_at_gas_entry=20, soc_span_kwh=14, tank_gallons=10)
     assert m.fuel_used_gallons == pytest.approx(0.5)
     assert m.gas_mpg is None and "E403" in m.notes["gas_mpg"]  # 5 miles on 0.5 gal = 10 mpg: implausible
