@@ -1,9 +1,11 @@
 """Charging detection and session arithmetic. Pure: plain values in, dataclasses out.
 
-A reading is a *charging* reading when the charger reports power while plugged
-(`k220057` > 0 with `k22006e`), or when the HV battery takes power (negative
-`k22000b`) with the car standing still and the engine off (with the engine on,
-a standing Volt in Hold mode also charges its pack: that is not a charge).
+A reading is a *charging* reading when the charger says it is plugged (`k220057` > 0) and
+either reports power itself (`k22006e`) or the HV battery takes power (negative `k22000b`)
+with the car standing still and the engine off (with the engine on, a standing Volt in Hold
+mode also charges its pack: that is not a charge). Without the charger's status nothing is a
+charge: the last regen as the car stops looks the same as a plug (the real logs show -0.6 and
+-1.1 kW at standstill, with no charger PID uploaded).
 A session accumulates consecutive charging readings; `docs/charging.md` has the rules.
 The same rules replay a trip's stored readings in time order at finalization
 (`sessions_replay`), and `sessions_reconcile` says what the stored rows need to match.
@@ -19,8 +21,9 @@ from typing import Literal
 
 from telemetry.gasmode import ENGINE_ON_RPM
 
-# Below these the sensors report noise, not a charge or a drive.
-MIN_CHARGE_KW = 0.1
+# Below these the sensors report noise, not a charge or a drive. The smallest real charge, a
+# 120 V cord at its 8 A setting, draws about 1 kW: 0.5 kW leaves room and keeps trickles out.
+MIN_CHARGE_KW = 0.5
 MOVING_MPH = 0.5
 # SAE J1772 L1 (120 V) tops out near 1.9 kW; DC fast chargers start around 20 kW.
 L1_MAX_KW = 1.9
@@ -54,11 +57,12 @@ def charge_signal(values: dict[str, float]) -> ChargeSignal:
     rpm = values.get("engine_rpm")
     if speed is not None and speed > MOVING_MPH:
         return ChargeSignal("moving")
-    if status is not None and status > 0 and charger_kw is not None and charger_kw >= MIN_CHARGE_KW:
+    if status is None or status <= 0:
+        return ChargeSignal("idle")
+    if charger_kw is not None and charger_kw >= MIN_CHARGE_KW:
         return ChargeSignal("charging", charger_kw, "charger_power")
-    unplugged = status is not None and status <= 0
     engine_off = rpm is None or rpm < ENGINE_ON_RPM
-    if (hv_kw is not None and hv_kw <= -MIN_CHARGE_KW and speed is not None and engine_off and not unplugged):
+    if hv_kw is not None and hv_kw <= -MIN_CHARGE_KW and speed is not None and engine_off:
         return ChargeSignal("charging", -hv_kw, "battery_power")
     return ChargeSignal("idle")
 

@@ -35,6 +35,8 @@ class DrivePlan:
     cold_pulse_seconds: float = 0.0
     device_id: str = "sim-device-0001"
     battery_capacity_kwh: float | None = 16.2
+    # Standing before setting off and after arriving (ignition on, 0 mph), in readings `step_seconds` apart.
+    standing_readings: int = 0
 
     @property
     def electric_seconds(self) -> float:
@@ -65,41 +67,50 @@ def drive_readings(plan: DrivePlan) -> Iterator[dict[str, str]]:
     """The data uploads of one drive, in time order, in Torque's units and key names."""
     total = plan.electric_seconds + plan.gas_seconds
     steps = int(total // plan.step_seconds) + 1
-    start_ms = int(plan.start.timestamp() * 1000)
+    for k in range(plan.standing_readings, 0, -1):
+        yield _reading(plan, 0.0, at_s=-k * plan.step_seconds, moving=False)
     for i in range(steps):
-        t = min(i * plan.step_seconds, total)
-        in_gas = t > plan.electric_seconds
-        miles = t / 3600.0 * plan.mph
-        electric_t = min(t, plan.electric_seconds)
-        gas_t = max(t - plan.electric_seconds, 0.0)
-        soc = plan.start_soc - (electric_t / 3600.0 * plan.mph * plan.kwh_per_mile) / plan.usable_kwh * 100.0
-        gallons = gas_t / 3600.0 * plan.mph / plan.mpg
-        engine_on = in_gas or t < plan.cold_pulse_seconds
-        params = {
-            "v": "8",
-            "session": plan.session,
-            "id": plan.device_id,
-            "eml": "owner@example.com",
-            "time": str(start_ms + int(t * 1000)),
-            "kd": _fmt(plan.mph * KM_PER_MILE),
-            "kff1001": _fmt(plan.mph * KM_PER_MILE),
-            "ka6": _fmt((plan.start_odometer_miles + miles) * KM_PER_MILE),
-            "kff1204": _fmt(miles * KM_PER_MILE),
-            "kff1271": _fmt(gallons * LITRES_PER_GALLON),
-            "kc": "1450" if engine_on else "0",
-            "k46": _fmt(plan.ambient_c),
-            "k5": _fmt(85.0 if engine_on else 30.0),
-            "k22005b": _fmt(soc),
-            "k22002f": _fmt(plan.start_fuel_pct - gallons / plan.tank_gallons * 100.0),
-            "k22000b": _fmt(0.4 if in_gas else plan.mph * plan.kwh_per_mile),
-            "k220009": _fmt(360.0 + soc * 0.3),
-            "k220057": "0",
-            "kff1006": _fmt(42.33 + miles * 0.01),
-            "kff1005": _fmt(-83.05 + miles * 0.01),
-        }
-        if plan.battery_capacity_kwh is not None:
-            params["k2241a3"] = _fmt(plan.battery_capacity_kwh)
-        yield params
+        yield _reading(plan, min(i * plan.step_seconds, total))
+    for k in range(1, plan.standing_readings + 1):
+        yield _reading(plan, total, at_s=total + k * plan.step_seconds, moving=False)
+
+
+def _reading(plan: DrivePlan, t: float, *, at_s: float | None = None, moving: bool = True) -> dict[str, str]:
+    """The upload `t` seconds into the drive, sent at `at_s` (default `t`); standing still unless `moving`."""
+    start_ms = int(plan.start.timestamp() * 1000)
+    in_gas = t > plan.electric_seconds
+    miles = t / 3600.0 * plan.mph
+    electric_t = min(t, plan.electric_seconds)
+    gas_t = max(t - plan.electric_seconds, 0.0)
+    soc = plan.start_soc - (electric_t / 3600.0 * plan.mph * plan.kwh_per_mile) / plan.usable_kwh * 100.0
+    gallons = gas_t / 3600.0 * plan.mph / plan.mpg
+    engine_on = moving and (in_gas or t < plan.cold_pulse_seconds)
+    mph = plan.mph if moving else 0.0
+    params = {
+        "v": "8",
+        "session": plan.session,
+        "id": plan.device_id,
+        "eml": "owner@example.com",
+        "time": str(start_ms + int((t if at_s is None else at_s) * 1000)),
+        "kd": _fmt(mph * KM_PER_MILE),
+        "kff1001": _fmt(mph * KM_PER_MILE),
+        "ka6": _fmt((plan.start_odometer_miles + miles) * KM_PER_MILE),
+        "kff1204": _fmt(miles * KM_PER_MILE),
+        "kff1271": _fmt(gallons * LITRES_PER_GALLON),
+        "kc": "1450" if engine_on else "0",
+        "k46": _fmt(plan.ambient_c),
+        "k5": _fmt(85.0 if engine_on else 30.0),
+        "k22005b": _fmt(soc),
+        "k22002f": _fmt(plan.start_fuel_pct - gallons / plan.tank_gallons * 100.0),
+        "k22000b": _fmt((0.4 if in_gas else plan.mph * plan.kwh_per_mile) if moving else 0.3),
+        "k220009": _fmt(360.0 + soc * 0.3),
+        "k220057": "0",
+        "kff1006": _fmt(42.33 + miles * 0.01),
+        "kff1005": _fmt(-83.05 + miles * 0.01),
+    }
+    if plan.battery_capacity_kwh is not None:
+        params["k2241a3"] = _fmt(plan.battery_capacity_kwh)
+    return params
 
 
 def drive_metadata(plan: DrivePlan) -> dict[str, str]:

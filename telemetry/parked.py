@@ -14,7 +14,7 @@ from telemetry.charging import charging_record_reading
 from telemetry.charging_core import charge_signal
 from telemetry.models import Trip, Vehicle
 from telemetry.refuel import refuel_record_reading
-from telemetry.refuel_core import fuel_level, refuel_step
+from telemetry.refuel_core import fuel_level, refuel_step, standing_speed
 
 
 def trip_inherit_parked_state(*, trip: Trip) -> dict[str, object]:
@@ -39,7 +39,8 @@ def parked_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, values:
     level = fuel_level(values)
     if level is not None:
         updates["fuel_window"] = refuel_record_reading(vehicle=vehicle, trip=trip, at=at, level=level,
-                                                       odometer_miles=values.get("odometer_miles"))
+                                                       odometer_miles=values.get("odometer_miles"),
+                                                       speed_mph=standing_speed(values))
     session = charging_record_reading(vehicle=vehicle, trip=trip, at=at, signal=charge_signal(values), values=values)
     link = session.pk if session is not None else None
     if link != trip.charging_session_id:
@@ -63,5 +64,6 @@ def parked_step_without_queries(*, trip: Trip, at: datetime, values: dict[str, f
     level = fuel_level(values)
     if level is None:
         return {}
-    window, found = refuel_step(trip.fuel_window, at, level, values.get("odometer_miles"))
+    window, found = refuel_step(trip.fuel_window, at, level, values.get("odometer_miles"),
+                                speed_mph=standing_speed(values))
     return {"fuel_window": window} if found is None else None

@@ -20,9 +20,10 @@ def refuel_store(*, vehicle: Vehicle, trip: Trip, found: RefuelFound) -> Refuel 
     return refuel if insert_once(refuel) else None
 
 
-def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> int:
+def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> list[RefuelFound]:
     """At finalization: run the detector over the trip's readings in time order, from the previous trip's
-    final fuel window; store what it finds when the uploads found no refuel in this trip. Returns how many.
+    final fuel window; store what it finds when the uploads found no refuel in this trip. Returns what
+    it found (stored now or by the uploads): the trip's fuel figures count around them.
 
     Uploads only step the detector with in-order readings, so a trip uploaded out of order (Torque
     flushing its queue after a dead spot) can hide a refuel from them. Two queries, plus one INSERT per
@@ -34,12 +35,13 @@ def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> int:
     found_any: list[RefuelFound] = []
     for sample in samples:
         if sample.fuel_level_pct is not None:
-            window, found = refuel_step(window, sample.at, sample.fuel_level_pct, sample.odometer_miles)
+            window, found = refuel_step(window, sample.at, sample.fuel_level_pct, sample.odometer_miles,
+                                        speed_mph=sample.speed_mph)
             if found is not None:
                 found_any.append(found)
     trip.fuel_window = window
     if not found_any or Refuel.objects.filter(trip=trip).exists():
-        return 0
+        return found_any
     stored = [r for r in (refuel_store(vehicle=trip.vehicle, trip=trip, found=f) for f in found_any) if r]
     if stored:
         event = current_event()
@@ -47,17 +49,17 @@ def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> int:
         last = stored[-1]
         event.set("refuel", id=last.pk, level_before=last.level_before, level_after=last.level_after,
                   gallons_added=last.gallons_added, replayed=True)
-    return len(stored)
+    return found_any
 
 
 def refuel_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, level: float,
-                          odometer_miles: float | None) -> FuelWindow:
+                          odometer_miles: float | None, speed_mph: float | None) -> FuelWindow:
     """Advance the trip's fuel window by one in-order reading; store a refuel when it shows one.
 
     Returns the new window, which the caller writes with the trip's own UPDATE:
     no query here unless a refuel is found (then one INSERT).
     """
-    window, found = refuel_step(trip.fuel_window, at, level, odometer_miles)
+    window, found = refuel_step(trip.fuel_window, at, level, odometer_miles, speed_mph=speed_mph)
     trip.fuel_window = window
     if found is not None:
         refuel = refuel_store(vehicle=vehicle, trip=trip, found=found)

@@ -18,7 +18,11 @@ T0 = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 @pytest.mark.parametrize(("values", "kind", "power"), [
     ({"charger_status": 1, "charger_power_kw": 3.3, "speed_mph": 0}, "charging", 3.3),
     ({"charger_status": 1, "charger_power_kw": 0.0, "hv_power_kw": -3.0, "speed_mph": 0}, "charging", 3.0),
-    ({"hv_power_kw": -3.0, "speed_mph": 0, "engine_rpm": 0}, "charging", 3.0),
+    ({"charger_status": 1, "hv_power_kw": -3.0, "speed_mph": 0, "engine_rpm": 0}, "charging", 3.0),
+    # No charger status: the last regen as the car stops looks the same (issue 21's real logs).
+    ({"hv_power_kw": -3.0, "speed_mph": 0, "engine_rpm": 0}, "idle", None),
+    ({"charger_status": 1, "charger_power_kw": 0.3, "speed_mph": 0}, "idle", None),  # a trickle
+    ({"charger_status": 1, "charger_power_kw": 0.5, "speed_mph": 0}, "charging", 0.5),
     # Standing in Hold mode, the engine charges the pack: not a charging session.
     ({"hv_power_kw": -3.0, "speed_mph": 0, "engine_rpm": 1400}, "idle", None),
     ({"hv_power_kw": -3.0, "speed_mph": 0, "charger_status": 0}, "idle", None),

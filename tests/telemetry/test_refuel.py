@@ -17,12 +17,16 @@ from telemetry.trips import trip_finalize
 
 pytestmark = pytest.mark.django_db
 MORNING = datetime(2026, 4, 6, 7, 30, tzinfo=UTC)
+# Levels are compared only while the car stands (telemetry/refuel_core.py): each drive stands for a
+# minute before setting off and after arriving, as real ones do.
+STANDING = 3
+SET_OFF = timedelta(seconds=20 * STANDING)
 
 
 def drive(upload, token: str, session: str, start: datetime, fuel: float, odometer: float = 12_000.0,
           slosh: list[float] | None = None) -> list[dict[str, str]]:
     plan = DrivePlan(session=session, start=start, electric_miles=2, gas_miles=0, start_fuel_pct=fuel,
-                     start_odometer_miles=odometer, step_seconds=20)
+                     start_odometer_miles=odometer, step_seconds=20, standing_readings=STANDING)
     offsets = cycle(slosh or [0.0])
     sent = []
     for params in drive_readings(plan):
@@ -40,7 +44,7 @@ def test_refuel_across_two_trips_is_detected_once_with_the_right_gallons(volt, u
     refuel = Refuel.objects.get()
     assert (refuel.level_before, refuel.level_after) == (30.0, 95.0)
     assert refuel.gallons_added == pytest.approx(8.9 * 0.65, abs=0.01)
-    assert refuel.detected_at == MORNING + timedelta(hours=9)  # the first reading of the second trip
+    assert refuel.detected_at == MORNING + timedelta(hours=9) - SET_OFF  # the first reading of the second trip
     assert refuel.odometer_miles == pytest.approx(12_002.0, abs=0.1)
     assert refuel.vehicle_id == volt.vehicle.pk
 
@@ -79,7 +83,7 @@ def test_mpg_per_tank(volt, upload) -> None:
 
 def reversed_drive(upload, token: str, session: str, start: datetime, fuel: float, odometer: float) -> None:
     plan = DrivePlan(session=session, start=start, electric_miles=2, gas_miles=0, start_fuel_pct=fuel,
-                     start_odometer_miles=odometer, step_seconds=20)
+                     start_odometer_miles=odometer, step_seconds=20, standing_readings=STANDING)
     for params in reversed(list(drive_readings(plan))):  # Torque flushing its queue newest first
         assert upload(token, {**params, "k22002f": f"{fuel:.6g}"}).content == b"OK!"
 
@@ -95,7 +99,7 @@ def test_refuel_hidden_by_out_of_order_uploads_is_found_at_finalization(volt, up
     refuel = Refuel.objects.get()
     assert (refuel.level_before, refuel.level_after, refuel.trip_id) == (30.0, 95.0, trip.pk)
     assert refuel.gallons_added == pytest.approx(8.9 * 0.65, abs=0.01)
-    assert refuel.detected_at == MORNING + timedelta(hours=9)
+    assert refuel.detected_at == MORNING + timedelta(hours=9) - SET_OFF
     assert event.data["business"]["refuel_detected"] is True and event.data["refuel"]["replayed"] is True
     Trip.objects.filter(pk=trip.pk).update(is_closed=False)
     trip_finalize(trip_id=trip.pk)  # finalizing again (a reopened trip) stores nothing twice

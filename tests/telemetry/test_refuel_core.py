@@ -57,3 +57,35 @@ def test_mpg_per_tank_from_levels_not_fill_volumes() -> None:
     assert (first.miles, first.gallons_used) == (400.0, pytest.approx(4.45))
     assert first.mpg == pytest.approx(400 / 4.45, abs=0.1)
     assert second.miles is None and second.mpg is None and second.gallons_used == pytest.approx(7.12)
+
+
+def _feed_moving(rows: list[tuple[float, float | None]]):
+    """(level, speed mph) rows 5 s apart."""
+    window: list[list[float | None]] = []
+    found = []
+    for i, (level, speed) in enumerate(rows):
+        window, hit = refuel_step(window, T0 + timedelta(seconds=5 * i), level, speed_mph=speed)
+        if hit:
+            found.append(hit)
+    return found
+
+
+def test_levels_read_while_moving_are_never_compared() -> None:
+    # Slosh at speed: the level holds steady at 70 for a minute while cornering, then drops back.
+    drive = [(40.0, 50.0)] * 12 + [(70.0, 45.0)] * 12 + [(40.0, 50.0)] * 12
+    assert _feed_moving([(40.0, 0.0)] * 6 + drive + [(40.0, 0.0)] * 6) == []
+
+
+def test_a_fill_between_two_stops_is_found_with_the_settled_levels_either_side() -> None:
+    before = [(47.0 + (i % 3) - 1, 0.0) for i in range(12)]  # parked at the pump, sloshing a point
+    after = [(96.0 + (i % 2), 0.0) for i in range(12)]
+    found = _feed_moving(before + [(60.0, 2.0), (80.0, 1.0)] + after)
+    assert len(found) == 1
+    assert found[0].level_before == pytest.approx(47.0, abs=1) and found[0].level_after == pytest.approx(96.5, abs=1)
+
+
+def test_a_level_still_settling_upward_after_a_fill_is_not_a_second_refuel() -> None:
+    # The real logs: after the Dec-31 fill the next session's level creeps up by about 8 points.
+    rows = [(47.0, 0.0)] * 6 + [(88.0, 0.0)] * 6 + [(88.0 + i * 0.1, 30.0) for i in range(80)] + [(96.0, 0.0)] * 6
+    found = _feed_moving(rows)
+    assert [(f.level_before, f.level_after) for f in found] == [(47.0, 88.0)]
