@@ -31,6 +31,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("ingest", ["bench/bench_ingest.py", "--seconds", "4", "--rounds", "6"]),
     ("sampling", ["bench/bench_sampling.py", "--events", "1000000"]),
     ("stats", ["bench/bench_stats.py", "--sizes", "1000", "10000", "--trips", "100", "--rounds", "2"]),
+    ("import", ["bench/bench_import.py", "--rows", "50000", "--rounds", "3"]),
 ]
 
 
@@ -93,6 +94,10 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         lambda x: x["refresh_all_s"].get("10000", 99) <= 10)
     add("stats", "stats refresh, one vehicle", lambda x: f"{x['one_vehicle_ms']:.1f} ms", "<= 10 ms",
         lambda x: x["one_vehicle_ms"] <= 10)
+    add("import", "track-log import, 50k rows (parse/COPY/detect/finalize/commit)", lambda x: f"{x['rows_per_s']:,.0f} "
+        "rows/s (" + " / ".join(f"{x[k + '_ms'] / 1000:.1f}" for k in ("parse", "copy", "detect", "finalize", "commit"))
+        + " s)", ">= 20,000",
+        lambda x: x["rows_per_s"] >= 20_000)
     return out
 
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from telemetry.admin_display import rounded_list_display
+from telemetry.admin_tracklog import TracklogImportMixin
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.vehicles import upload_url, vehicle_token_reset
 
@@ -48,7 +49,7 @@ class PidDescriptionInline(admin.TabularInline):
 
 
 @admin.register(Vehicle)
-class VehicleAdmin(admin.ModelAdmin):
+class VehicleAdmin(TracklogImportMixin, admin.ModelAdmin):
     list_display = ("name", "id", "torque_device_id", "fuel_tank_gallons", "nominal_battery_kwh", "created_at")
     search_fields = ("name", "torque_device_id")
     readonly_fields = ("torque_device_id", "created_at")

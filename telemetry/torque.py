@@ -160,15 +160,10 @@ def _lower_items(params: Iterable[tuple[str, str]]) -> dict[str, str]:
 def parse_upload(params: Iterable[tuple[str, str]] | Mapping[str, str]) -> TorqueUpload:
     """Parse one upload's parameters (GET query or POST form, same keys)."""
     items = _lower_items(params.items() if isinstance(params, Mapping) else params)
-    upload = TorqueUpload(
-        kind="reading",
-        device_id=items.get("id", "")[:64],
-        protocol_version=items.get("v", "")[:16],
-        had_email="eml" in items,
-        key_count=len(items),
-    )
-
+    upload = _upload_of(items)
     for key, raw in items.items():
+        if not key.startswith(METADATA_PREFIXES):  # one call per key: most keys are data
+            continue
         for prefix in METADATA_PREFIXES:
             if key.startswith(prefix) and len(key) > len(prefix):
                 pid = key[len(prefix):][:32]
@@ -182,7 +177,18 @@ def parse_upload(params: Iterable[tuple[str, str]] | Mapping[str, str]) -> Torqu
     if upload.kind != "reading":
         upload.session = items.get("session", "").strip()[:128]
         return upload
+    return parse_reading(items, upload=upload)
 
+
+def _upload_of(items: Mapping[str, str]) -> TorqueUpload:
+    return TorqueUpload(kind="reading", device_id=items.get("id", "")[:64], protocol_version=items.get("v", "")[:16],
+                        had_email="eml" in items, key_count=len(items))
+
+
+def parse_reading(items: Mapping[str, str], *, upload: TorqueUpload | None = None) -> TorqueUpload:
+    """The data message part of `parse_upload`, for keys already stripped and in lower case (as a
+    track-log import builds them): session, time and values. Raises PayloadError as it does."""
+    upload = upload if upload is not None else _upload_of(items)
     session = items.get("session", "").strip()
     if not session:
         raise PayloadError("E302", "The upload has no `session`; Torque Pro always sends one.")

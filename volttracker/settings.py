@@ -213,6 +213,8 @@ if IS_PRODUCTION:
 # Torque Pro uploads are small; anything far larger is abuse or a mistake.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=500)
+# A track log uploaded in the admin (docs/import.md): about 0.4 MB per 1,000 rows; bigger ones by command.
+TRACKLOG_UPLOAD_MAX_MB: int = env.int("TRACKLOG_UPLOAD_MAX_MB", default=50)
 
 # --- Service identity, feature flags, wide events -----------------------------
 SERVICE_NAME: str = env.str("SERVICE_NAME", default="volttracker")
