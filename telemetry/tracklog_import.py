@@ -31,6 +31,7 @@ from logging_policy.events import WideEvent
 from logging_policy.redact import clip
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.parked import parked_record_reading
+from telemetry.soc import soc_of
 from telemetry.torque import PayloadError, TorqueUpload, parse_reading, trip_key
 from telemetry.tracklog import Params, TracklogStats, tracklog_parse
 from telemetry.tracklog_copy import ReadingCopier
@@ -151,7 +152,7 @@ class _FileImport:
                 self.updates.update(parked_record_reading(vehicle=self.vehicle, trip=trip, at=at, values=values,
                                                           new_trip=self.new_trip))
                 self.new_trip = False
-            gas, _ = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=values.get("soc_pct"))
+            gas, _ = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=soc_of(values))
             for name, value in gas.items():
                 setattr(trip, name, value)
             self.updates.update(gas)

@@ -46,8 +46,9 @@ def _readings(vehicle_id: int) -> list[tuple[Any, ...]]:
 @pytest.mark.django_db
 def test_an_imported_trip_equals_the_same_readings_uploaded_one_by_one(
         new_vehicle: Callable[..., NewToken], upload: Callable[..., Any]) -> None:
-    # A refuel at the start (the fuel level jumps), `-`, `∞` and a restart with the columns reordered.
-    drive = list(drive_readings(_plan(start_fuel_pct=90.0)))
+    # A refuel at the start (the fuel level jumps while the car stands at the pump), `-`, `∞` and a
+    # restart with the columns reordered.
+    drive = list(drive_readings(_plan(start_fuel_pct=90.0, standing_readings=4)))
     for reading in drive[:4]:
         reading["k22002f"] = "20"
     data = tracklog_csv(drive, QUIRKS).encode()
