@@ -15,7 +15,7 @@ from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.parked import parked_record_reading, parked_step_without_queries
 from telemetry.soc import soc_of, soc_pick
 from telemetry.torque import TorqueUpload
-from telemetry.trips import trip_for_session, trip_gas_step, trip_previous_open_ids, trip_record_reading
+from telemetry.trips import trip_for_session, trip_gas_step, trip_previous_open_claim, trip_record_reading
 from telemetry.upload_sql import reading_insert, reading_insert_and_count
 
 Outcome = Literal["stored", "duplicate", "metadata", "notice"]
@@ -85,7 +85,7 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
         from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
         from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
 
-        previous = trip_previous_open_ids(vehicle=vehicle, except_trip_id=trip.pk, started_before=at)
+        previous = trip_previous_open_claim(vehicle=vehicle, except_trip_id=trip.pk, started_before=at)
         for trip_id in previous:
             task_enqueue_on_commit(tasks.trip_finalize_task, trip_id)
         event.set("trip", previous_trips_closed=len(previous))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -86,6 +86,23 @@ def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int, started_bef
         Trip.objects.filter(vehicle=vehicle, is_closed=False, started_at__lt=started_before)
         .exclude(pk=except_trip_id).values_list("pk", flat=True)
     )
+
+
+def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
+    """`trip_previous_open_ids` not yet queued for finalization, marked queued in the same statement.
+
+    Without the mark every new session re-queued every earlier trip still open: N single-reading
+    sessions queued N²/2 finalizations. With it each trip is queued once, and once more after each
+    new reading (which clears the mark). One UPDATE ... RETURNING.
+    """
+    table = Trip._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "finalize_queued_at" = %s WHERE "vehicle_id" = %s AND NOT "is_closed" '
+            f'AND "started_at" < %s AND "id" <> %s AND "finalize_queued_at" IS NULL RETURNING "id"',
+            [timezone.now(), vehicle.pk, started_before, except_trip_id],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def trip_gas_step(*, trip: Trip, at: datetime, rpm: float | None,

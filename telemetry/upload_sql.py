@@ -170,6 +170,8 @@ def _counter_assignments(*, at: datetime, received_at: datetime,
         # A reading that arrives after finalization (a phone offline past the stale window) reopens
         # the trip; the stale sweep finalizes it again with every reading.
         f"{_q('is_closed')} = %s",
+        # A new reading lets the next new session queue the trip's finalization again (once).
+        f"{_q('finalize_queued_at')} = NULL",
     ]
     stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
     params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection), False]

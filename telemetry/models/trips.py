@@ -16,6 +16,10 @@ class Trip(models.Model):
     last_received_at = models.DateTimeField(help_text="Server time of the newest upload; staleness is judged on it.")
     ended_at = models.DateTimeField(null=True, blank=True)
     is_closed = models.BooleanField(default=False)
+    finalize_queued_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a new session queued this trip's finalization; cleared by each new reading.",
+    )
     reading_count = models.PositiveIntegerField(default=0)
 
     # Gas-mode detector state, advanced by each in-order reading.
