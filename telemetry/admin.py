@@ -92,7 +92,7 @@ class TripAdmin(ReadOnlyAdmin):
                     "gas_miles", "kwh_per_mile", "gas_mpg", "reading_count", "weather_conditions", "weather_temp_f")
     list_decimals = {"distance_miles": 2, "electric_miles": 2, "gas_miles": 2, "kwh_per_mile": 3, "gas_mpg": 1,
                      "weather_temp_f": 1}
-    list_filter = ("is_closed", "is_drive", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter),
+    list_filter = ("is_closed", "is_drive", "is_plausible", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter),
                    "soc_source", "extreme_weather", "started_at")
     # Only the weather is grouped; every other field follows in model order (the page is read-only).
     WEATHER_FIELDS = ("weather_temp_f", "weather_precipitation_in", "weather_wind_mph", "weather_conditions",

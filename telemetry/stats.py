@@ -52,9 +52,11 @@ WITH trip_agg AS (
            SUM(CASE WHEN t.gas_mpg IS NOT NULL THEN t.gas_miles END) AS rated_gas_miles,
            SUM(CASE WHEN t.gas_mpg IS NOT NULL THEN t.fuel_used_gallons END) AS rated_gallons
     FROM {trip} t
-    -- A parked session (warm-up, charge: is_drive false) is not a trip; trips finalized before the
-    -- flag existed (null) still count.
-    WHERE t.is_closed AND t.is_drive IS NOT FALSE AND t.vehicle_id BETWEEN %(lo)s AND %(hi)s
+    -- A parked session (warm-up, charge: is_drive false) is not a trip, and an impossible one (a phone
+    -- clock gone wrong: is_plausible false) would swamp the lifetime figures; trips finalized before
+    -- the flags existed (null) still count.
+    WHERE t.is_closed AND t.is_drive IS NOT FALSE AND t.is_plausible IS NOT FALSE
+      AND t.vehicle_id BETWEEN %(lo)s AND %(hi)s
     GROUP BY t.vehicle_id
 ),
 kind_agg AS (

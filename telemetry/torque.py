@@ -151,6 +151,17 @@ def parse_time(raw: str | None) -> datetime:
     return datetime.fromtimestamp(value / 1000.0, tz=UTC)
 
 
+def time_in_future(at: datetime, *, now: datetime, allowance_seconds: float) -> PayloadError | None:
+    """The refusal for a reading dated after `now` plus the clock-skew allowance, else None.
+
+    Phones keep network time; a reading from the future is a broken clock or garbage, and stored it
+    would stretch its trip to that date (one reading dated 2100 made a 100-year trip).
+    """
+    if (at - now).total_seconds() <= allowance_seconds:
+        return None
+    return PayloadError("E306", f"`time` is more than {allowance_seconds:g} s ahead of the server's clock.")
+
+
 def _lower_items(params: Iterable[tuple[str, str]]) -> dict[str, str]:
     # Keys are case-insensitive in practice; on a repeated key the last one wins,
     # as in Django's QueryDict.__getitem__.

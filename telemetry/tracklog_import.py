@@ -19,6 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest, Least
@@ -32,7 +33,7 @@ from logging_policy.redact import clip
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.parked import parked_record_reading
 from telemetry.soc import soc_of
-from telemetry.torque import PayloadError, TorqueUpload, parse_reading, trip_key
+from telemetry.torque import PayloadError, TorqueUpload, parse_reading, time_in_future, trip_key
 from telemetry.tracklog import Params, TracklogStats, tracklog_parse
 from telemetry.tracklog_copy import ReadingCopier
 from telemetry.trips import trip_finalize, trip_for_session, trip_gas_step, trip_previous_open_ids
@@ -108,9 +109,14 @@ class _FileImport:
 
     def parse(self, rows: Iterable[Params]) -> list[TorqueUpload]:
         uploads = []
+        now, allowance = timezone.now(), settings.READING_FUTURE_ALLOWANCE_SECONDS
         for params in rows:
             try:
-                uploads.append(parse_reading(params))
+                upload = parse_reading(params)
+                if upload.recorded_at and (late := time_in_future(upload.recorded_at, now=now,
+                                                                  allowance_seconds=allowance)):
+                    raise late
+                uploads.append(upload)
             except PayloadError as exc:  # no time, no value: the row is skipped, as its upload would be
                 self.rejected[error_code(exc.code).name] += 1
         return uploads

@@ -25,6 +25,12 @@ MIN_GALLONS_FOR_MPG = 0.02
 MIN_DRIVE_MILES = 0.1
 # Torque's trip distance restarts at 0 when logging restarts; a fall larger than this is a restart.
 DISTANCE_RESET_MILES = 0.1
+# No Volt trip does these: 1,000 mi is over two full tanks and a battery without a stop long enough to
+# end the session; 100 mph average is past its top speed (TORQUE.md: 0-180 km/h). A week-long session is
+# a phone clock or a replay gone wrong.
+MAX_TRIP_MILES = 1000.0
+MAX_AVERAGE_MPH = 100.0
+MAX_TRIP_DAYS = 7.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,7 @@ class TripMetrics:
     battery_capacity_kwh: float | None = None
     soc_source: SocSource = ""
     is_drive: bool | None = None
+    is_plausible: bool | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
 
@@ -130,6 +137,18 @@ def energy_kwh(points: Sequence[tuple[datetime, float]]) -> tuple[float, float]:
     return out - back, back
 
 
+def _impossible(miles: float, start: datetime, end: datetime) -> str | None:
+    """Why a trip cannot be a Volt's, or None."""
+    hours = _hours(start, end)
+    if hours > MAX_TRIP_DAYS * 24:
+        return f"{hours / 24:.0f} days long"
+    if miles > MAX_TRIP_MILES:
+        return f"{miles:.0f} miles"
+    if hours >= 1 / 60 and miles / hours > MAX_AVERAGE_MPH:
+        return f"{miles / hours:.0f} mph on average"
+    return None
+
+
 def _within(value: float | None, bounds: tuple[float, float]) -> bool:
     return value is not None and bounds[0] <= value <= bounds[1]
 
@@ -165,6 +184,9 @@ def trip_metrics_compute(
     else:
         m.notes["distance_miles"] = "no odometer, trip distance or speed series"
     m.is_drive = (m.distance_miles or 0.0) >= MIN_DRIVE_MILES
+    if impossible := _impossible(m.distance_miles or 0.0, samples[0].at, end_at):
+        m.notes["trip"] = f"implausible: {impossible} (E403)"
+    m.is_plausible = impossible is None
 
     socs = _series(samples, "soc_pct")
     if socs:

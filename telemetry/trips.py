@@ -39,7 +39,7 @@ _SAMPLE_FIELDS = (
 _METRIC_FIELDS = (
     "distance_miles", "distance_source", "electric_miles", "gas_miles", "electric_kwh_used", "regen_kwh",
     "kwh_per_mile", "fuel_used_gallons", "gas_mpg", "ambient_temp_f", "start_soc", "end_soc",
-    "battery_capacity_kwh", "soc_source", "is_drive", "notes",
+    "battery_capacity_kwh", "soc_source", "is_drive", "is_plausible", "notes",
 )
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from logging_policy.current import current_event
@@ -16,7 +17,7 @@ from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token
 from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
-from telemetry.torque import PayloadError, TorqueUpload, parse_upload
+from telemetry.torque import PayloadError, TorqueUpload, parse_upload, time_in_future
 from telemetry.vehicle_context import vehicle_context_add
 
 TRIP_FIELDS = (
@@ -67,7 +68,11 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
             params = query_params(request)
             if request.method == "POST":
                 params.update((k, v[-1]) for k, v in request.POST.lists())
-            upload = parse_upload(params)
+            parsed = parse_upload(params)
+        if parsed.recorded_at is not None and (late := time_in_future(
+                parsed.recorded_at, now=timezone.now(), allowance_seconds=settings.READING_FUTURE_ALLOWANCE_SECONDS)):
+            raise late
+        upload = parsed
     except (RequestDataTooBig, TooManyFieldsSent):
         pass
     except PayloadError as exc:

@@ -153,6 +153,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = False
 
 TRIP_STALE_SECONDS: int = env.int("TRIP_STALE_SECONDS", default=120)
+# Clock skew allowed to a phone: a reading dated later than this ahead of the server is refused (E306).
+READING_FUTURE_ALLOWANCE_SECONDS: int = env.int("READING_FUTURE_ALLOWANCE_SECONDS", default=900)
 STATS_REFRESH_INTERVAL_SECONDS: int = env.int("STATS_REFRESH_INTERVAL_SECONDS", default=900)
 POLICY_SYNC_INTERVAL_SECONDS: float = env.float("POLICY_SYNC_INTERVAL_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {

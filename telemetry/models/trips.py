@@ -44,6 +44,10 @@ class Trip(models.Model):
                                   help_text="Key the trip's SOC came from: k22005b (custom, in range) or k5b (raw).")
     is_drive = models.BooleanField(null=True, blank=True,
                                    help_text="Moved at least 0.1 mi; a parked session (warm-up, charge) is not a drive.")
+    is_plausible = models.BooleanField(
+        null=True, blank=True,
+        help_text="False when the trip is physically impossible for a Volt (see notes); kept out of lifetime stats.",
+    )
     kwh_per_mile = models.FloatField(null=True, blank=True)
     fuel_used_gallons = models.FloatField(null=True, blank=True)
     gas_mpg = models.FloatField(null=True, blank=True)

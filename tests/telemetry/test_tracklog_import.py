@@ -20,7 +20,8 @@ from telemetry.vehicles import NewToken
 START = datetime(2026, 1, 3, 23, 55, 17, 889000, tzinfo=UTC)
 QUIRKS = LogStyle(units="imperial", missing_every=5, infinite_every=7, restart_at=40, unknown_columns=4)
 # Set by the server's clock or by the row's identity, not by the readings.
-NOT_RESULTS = {"id", "vehicle_id", "last_received_at", "finalized_at", "weather_attempted_at"}
+NOT_RESULTS = {"id", "vehicle_id", "last_received_at", "finalized_at", "weather_attempted_at",
+               "finalize_queued_at"}
 READING_COLUMNS = [f.attname for f in Reading._meta.concrete_fields
                    if f.attname not in {"id", "vehicle_id", "trip_id", "received_at"}]
 
