@@ -12,7 +12,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/volttracker_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/6
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run migrate test bench clean
+.PHONY: install run migrate test bench clean vendor
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ bench: install
 		|| ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk valgrind)
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} \
 		$(BIN)/python bench/run_all.py
+
+# Browser libraries (uPlot for charts, Leaflet for maps) pinned in package.json; their built
+# files are committed under volttracker/static/vendor/, so only this target needs npm.
+VENDOR := volttracker/static/vendor
+vendor:
+	npm install --no-audit --no-fund --ignore-scripts
+	mkdir -p $(VENDOR)/uplot $(VENDOR)/leaflet
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE $(VENDOR)/uplot/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -188,6 +188,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Browser libraries from npm (package.json), copied here by `make vendor` and committed, so
+# nothing is fetched from a CDN or the registry at run time.
+STATICFILES_DIRS = [BASE_DIR / "volttracker" / "static"]
 STATIC_ROOT.mkdir(exist_ok=True)
 # Outside production the admin's files are served straight from the apps, no collectstatic needed.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
