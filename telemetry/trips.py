@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -21,6 +23,7 @@ from telemetry.gasmode import EngineSample, GasState, gas_mode_replay, gas_mode_
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.refuel import refuels_replay
 from telemetry.soc import SocSource, pack_share, soc_from, trip_soc_source
+from telemetry.torque import trip_key
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
 from telemetry.upload_sql import trip_by_key, trip_counters_update
@@ -163,15 +166,36 @@ def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading], S
 
 
 def trip_finalize(*, trip_id: int) -> Trip | None:
-    """Close the trip and compute its figures; idempotent (a closed trip is left alone)."""
+    """Close the trip and compute its figures; idempotent (a closed trip is left alone).
+
+    A session with a pause no drive has (longer than TRIP_SPLIT_GAP_SECONDS between readings) is split there,
+    as Torque would have split it had it restarted: the readings after the gap go to the session's next
+    trip, which is finalized in the same call (and split again if it has another gap). The event
+    describes the trip asked for; `trip.split_off` lists the trips the gaps made.
+    """
+    event = current_event()
+    trip, next_id = _trip_close(trip_id=trip_id, describe=True)
+    while next_id is not None:
+        event.append("trip", "split_off", next_id)
+        _, next_id = _trip_close(trip_id=next_id, describe=False)
+    return trip
+
+
+def _trip_close(*, trip_id: int, describe: bool) -> tuple[Trip | None, int | None]:
+    """Finalize one trip: (the trip if this call closed it, the trip its readings after a gap went to).
+
+    The trips a split made (`describe` false) do their work without setting the event's trip fields.
+    """
     event = current_event()
     # A failure rolls back the replays' writes: the event must not keep their facts (a sweep goes on).
     with event.rollback_guard(), transaction.atomic():
         trip = Trip.objects.select_for_update().select_related("vehicle").filter(pk=trip_id).first()
         if trip is None or trip.is_closed:
-            event.set("trip", id=trip_id, already_closed=trip is not None)
-            return None
+            if describe:
+                event.set("trip", id=trip_id, already_closed=trip is not None)
+            return None, None
         with event.timer("trip_compute"):
+            next_id = _trip_split_at_gap(trip)
             samples, gas, charge, source = _samples(trip)
             # The replay over every reading in time order wins over what uploads saw as they came.
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas.entered_at, gas.soc_at_entry
@@ -197,6 +221,9 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
         from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
 
         task_enqueue_on_commit(tasks.vehicle_stats_refresh_task, trip.vehicle_id)
+    trip_weather_enqueue(trip_id=trip.pk)
+    if not describe:
+        return trip, next_id
     vehicle_context_add_by_id(vehicle_id=trip.vehicle_id)
     event.set("battery", **vehicle_battery_context(vehicle_id=trip.vehicle_id),
               capacity_kwh=capacity.capacity_kwh if capacity else None,
@@ -219,8 +246,40 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
         implausible=sorted(k for k in trip.notes if "E403" in trip.notes[k]),
     )
     event.fact("trip_finalized")
-    trip_weather_enqueue(trip_id=trip.pk)
-    return trip
+    return trip, next_id
+
+
+def _trip_split_at_gap(trip: Trip) -> int | None:
+    """Move the readings after the trip's first gap longer than TRIP_SPLIT_GAP_SECONDS to the session's next
+    trip; its id, or None when the trip has no such gap (one query then).
+
+    The next trip is the session's trip that starts first after the gap, made when there is none. A
+    reading that arrives late for a later part of the session lands on the session's first trip (uploads
+    find a trip by session) and is moved on from there when that trip is finalized again.
+    """
+    times = list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list("recorded_at", flat=True))
+    gap = timedelta(seconds=max(settings.TRIP_SPLIT_GAP_SECONDS, settings.TRIP_STALE_SECONDS))
+    cut = next((i for i in range(1, len(times)) if times[i] - times[i - 1] > gap), None)
+    if cut is None:
+        return None
+    before, after = times[:cut], times[cut:]
+    following = (Trip.objects.select_for_update()
+                 .filter(vehicle_id=trip.vehicle_id, session=trip.session, started_at__gt=before[-1])
+                 .exclude(pk=trip.pk).order_by("started_at").first())
+    if following is None:
+        count = Trip.objects.filter(vehicle_id=trip.vehicle_id, session=trip.session).count()
+        following = Trip.objects.create(
+            vehicle_id=trip.vehicle_id, session=trip.session, trip_key=trip_key(f"{trip.session}~{count + 1}"),
+            started_at=after[0], last_reading_at=after[-1], last_received_at=trip.last_received_at,
+        )
+    moved = Reading.objects.filter(trip=trip, recorded_at__gte=after[0]).update(trip=following)
+    Trip.objects.filter(pk=following.pk).update(
+        is_closed=False, finalize_queued_at=None, reading_count=F("reading_count") + moved,
+        started_at=Least(F("started_at"), after[0]), last_reading_at=Greatest(F("last_reading_at"), after[-1]),
+    )
+    trip.last_reading_at, trip.reading_count = before[-1], len(before)
+    trip.started_at = min(trip.started_at, before[0])
+    return following.pk
 
 
 def trips_stale_ids(*, now: datetime | None = None) -> list[int]:

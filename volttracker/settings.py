@@ -153,6 +153,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = False
 
 TRIP_STALE_SECONDS: int = env.int("TRIP_STALE_SECONDS", default=120)
+# A pause between a session's readings longer than this splits it into two trips at finalization
+# (docs/units.md): a phone left logging in a parked car overnight. Shorter gaps (a dead zone mid-drive,
+# readings lost) stay one trip. Never shorter than the stale window.
+TRIP_SPLIT_GAP_SECONDS: int = max(env.int("TRIP_SPLIT_GAP_SECONDS", default=1800), TRIP_STALE_SECONDS)
 # Clock skew allowed to a phone: a reading dated later than this ahead of the server is refused (E306).
 READING_FUTURE_ALLOWANCE_SECONDS: int = env.int("READING_FUTURE_ALLOWANCE_SECONDS", default=900)
 STATS_REFRESH_INTERVAL_SECONDS: int = env.int("STATS_REFRESH_INTERVAL_SECONDS", default=900)

@@ -31,19 +31,29 @@ def test_a_reading_from_the_future_is_refused_within_the_allowance_it_is_stored(
     assert Reading.objects.filter(vehicle=volt.vehicle).count() == 1
 
 
-def test_a_session_from_2000_to_2026_is_implausible_and_out_of_the_lifetime_stats(volt, upload) -> None:
-    # The attacker's session: readings dated 2000 and 2100 (the second is refused), next to a real drive.
+def test_a_session_from_2000_to_now_is_split_and_a_teleport_is_implausible(volt, upload) -> None:
+    # The attacker's session: readings dated 2000 and 2100 (the second is refused), then now, with the
+    # odometer 5.2 million miles on. The 26-year gap splits it: two lone readings, neither a drive.
     for at in (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC), timezone.now()):
         upload(volt.token, {**_reading("garbage", at), "ka6": str(1.609344 * (12_000 + (at.year - 2000) * 200_000))})
+    # A session whose odometer jumps 3,000 miles between readings a minute apart: no gap to split at.
+    start = timezone.now() - timedelta(hours=5)
+    for minute, miles in ((0, 20_000), (1, 23_000), (2, 23_001)):
+        at = start + timedelta(minutes=minute)
+        assert upload(volt.token, {**_reading("teleport", at), "ka6": str(1.609344 * miles)}).content == b"OK!"
     drive = list(drive_readings(DrivePlan(session="real", start=timezone.now() - timedelta(hours=3),
                                           electric_miles=5, gas_miles=0)))
     for params in drive:
         assert upload(volt.token, params).content == b"OK!"
     for trip in Trip.objects.filter(vehicle=volt.vehicle):
         trip_finalize(trip_id=trip.pk)
-    garbage, real = Trip.objects.get(session="garbage"), Trip.objects.get(session="real")
-    assert garbage.reading_count == 2 and garbage.is_plausible is False
-    assert "implausible" in garbage.notes["trip"] and "E403" in garbage.notes["trip"]
+
+    old, new = Trip.objects.filter(session="garbage").order_by("started_at")
+    assert (old.reading_count, new.reading_count) == (1, 1)
+    assert old.started_at.year == 2000 and old.is_drive is False and new.is_drive is False
+    teleport, real = Trip.objects.get(session="teleport"), Trip.objects.get(session="real")
+    assert teleport.is_plausible is False and teleport.distance_miles == pytest.approx(3001)  # shown, not counted
+    assert "implausible" in teleport.notes["trip"] and "E403" in teleport.notes["trip"]
     assert real.is_plausible is True and "trip" not in real.notes
     vehicle_stats_refresh(vehicle_id=volt.vehicle.pk)
     stats = VehicleStats.objects.get(vehicle=volt.vehicle)

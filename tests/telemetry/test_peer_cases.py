@@ -29,7 +29,8 @@ def _send(upload: Callable[..., Any], token: str, session: str, rows: list[tuple
     return trip
 
 
-def test_regen_is_netted_and_reported_on_its_own(volt, upload) -> None:
+def test_regen_is_netted_and_reported_on_its_own(volt, upload, settings) -> None:
+    settings.TRIP_SPLIT_GAP_SECONDS = 3600  # the peer's readings are 30 minutes apart, in one trip
     # 10, -5, 10 kW at 0, 30, 60 minutes, over 10 miles on the battery (SOC well above the floor).
     rows = [(m, {"k22000b": kw, "kc": 0, "k22005b": 80 - m / 10, "ka6": 1.609344 * (1000 + m / 6)})
             for m, kw in ((0, 10.0), (30, -5.0), (60, 10.0))]

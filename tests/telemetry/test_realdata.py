@@ -33,6 +33,9 @@ class Replayed:
     charging: list[ChargingSession]
     stats: VehicleStats
     imported: dict[str, Trip]  # the same logs through import_tracklog's service, into another vehicle
+    split_off: dict[str, list[Trip]]  # by log file name: the trips after a gap in its session
+    all_imported: list[Trip]
+    all_replayed: list[Trip]
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +53,24 @@ def replayed(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Replayed]
         for trip_id in Trip.objects.filter(vehicle=new.vehicle).order_by("started_at").values_list("pk", flat=True):
             trip_finalize(trip_id=trip_id)
         vehicle_stats_refresh(vehicle_id=new.vehicle.pk)
-        by_session = {t.session: t for t in Trip.objects.filter(vehicle=new.vehicle)}
+        # A session split at a gap (docs/units.md) keeps its first part under the file's name.
+        by_session = {t.session: t for t in Trip.objects.filter(vehicle=new.vehicle).order_by("-started_at")}
         twin = vehicle_create(name="Real Volt, imported")
         for name in LOG_FILES:  # oldest first, as docs/import.md asks: refuels carry from trip to trip
             tracklog_import_path(vehicle=twin.vehicle, path=REALDATA / name)
-        imported = {t.session: t for t in Trip.objects.filter(vehicle=twin.vehicle)}
+        imported = {t.session: t for t in Trip.objects.filter(vehicle=twin.vehicle).order_by("-started_at")}
+        split_off = {name: list(Trip.objects.filter(vehicle=new.vehicle, session=session)
+                                .exclude(pk=by_session[session].pk).order_by("started_at"))
+                     for name, session in sessions.items()}
         yield Replayed(
             trips={name: by_session[session] for name, session in sessions.items()},
             refuels=list(Refuel.objects.filter(vehicle=new.vehicle).order_by("detected_at")),
             charging=list(ChargingSession.objects.filter(vehicle=new.vehicle)),
             stats=VehicleStats.objects.get(vehicle=new.vehicle),
             imported={name: imported[session] for name, session in sessions.items()},
+            split_off={name: trips for name, trips in split_off.items() if trips},
+            all_imported=list(Trip.objects.filter(vehicle=twin.vehicle).order_by("started_at")),
+            all_replayed=list(Trip.objects.filter(vehicle=new.vehicle).order_by("started_at")),
         )
         Vehicle.objects.filter(pk__in=[new.vehicle.pk, twin.vehicle.pk]).delete()
 
@@ -69,9 +79,9 @@ def _drives(replayed: Replayed) -> dict[str, Trip]:
     return {name: t for name, t in replayed.trips.items() if (t.distance_miles or 0) > 2}
 
 
-def test_every_log_makes_one_closed_trip(replayed: Replayed) -> None:
+def test_every_log_makes_one_closed_trip_and_overnight_gaps_another(replayed: Replayed) -> None:
     assert len(replayed.trips) == 10
-    assert all(t.is_closed and t.is_plausible for t in replayed.trips.values())
+    assert all(t.is_closed and t.is_plausible for t in replayed.all_replayed)
     # Torque's own trip distance (the README's table) where it starts the file at 0. Two files start
     # where Torque's trip counter stood at the end of the previous one and restart it at 0 mid-file:
     # Jan-05_05-01-31 runs 14.23 -> 36.54, restarts, ends at 0.24 (22.55 mi driven in the file);
@@ -79,10 +89,18 @@ def test_every_log_makes_one_closed_trip(replayed: Replayed) -> None:
     assert {name[9:-4]: round(t.distance_miles or 0, 1) for name, t in replayed.trips.items()} == {
         "2025-Dec-30_05-41-17": 22.2, "2025-Dec-30_17-30-52": 0.0, "2025-Dec-30_17-52-39": 17.4,
         "2025-Dec-30_17-52-46": 4.7, "2025-Dec-31_09-54-18": 2.8, "2025-Dec-31_09-54-26": 2.2,
-        "2025-Dec-31_10-26-44": 1.1, "2026-Jan-05_05-01-24": 14.2, "2026-Jan-05_05-01-31": 22.6,
+        "2025-Dec-31_10-26-44": 1.1, "2026-Jan-05_05-01-24": 14.2, "2026-Jan-05_05-01-31": 22.3,
         "2026-Jan-06_04-57-25": 15.0,
     }
     assert len(_drives(replayed)) == 8
+    # Two sessions were left running in the parked car: 11.3 h and 9.9 h without a reading. Each is
+    # split at its gap: 49 rows at 17:30 (parked, as the next file) and the 95 rows after Torque's
+    # trip counter restarted (0.24 mi by Torque's counter, 0.2 by the odometer).
+    assert {name[9:-4]: [(t.reading_count, round(t.distance_miles or 0, 1), t.is_drive) for t in trips]
+            for name, trips in replayed.split_off.items()} == {
+        "2025-Dec-30_05-41-17": [(49, 0.0, False)], "2026-Jan-05_05-01-31": [(95, 0.2, True)],
+    }
+    assert len(replayed.all_replayed) == 12
 
 
 def test_charge_sustaining_drives_are_gas_miles(replayed: Replayed) -> None:
@@ -112,8 +130,10 @@ def test_the_parked_warm_up_is_not_a_drive(replayed: Replayed) -> None:
 
 def test_lifetime_figures_count_the_drives_and_call_them_gas(replayed: Replayed) -> None:
     stats = replayed.stats
-    assert stats.total_trips == 9  # the parked warm-up is not a trip
-    assert stats.total_miles == pytest.approx(sum(t.distance_miles or 0 for t in replayed.trips.values()), abs=0.01)
+    # The 8 drives, Jan-05's short drive after its gap and Dec-31_10-26-44 (1.1 mi); the parked warm-up
+    # and Dec-30's parked hour after its gap are not drives.
+    assert stats.total_trips == 10
+    assert stats.total_miles == pytest.approx(sum(t.distance_miles or 0 for t in replayed.all_replayed), abs=0.01)
     assert stats.electric_share is not None and stats.electric_share < 0.05
     assert stats.lifetime_mpg is not None and 20 <= stats.lifetime_mpg <= 50
 
@@ -150,3 +170,4 @@ def test_the_same_logs_imported_give_the_same_trips(replayed: Replayed) -> None:
     assert set(replayed.imported) == set(replayed.trips)
     for name, trip in replayed.trips.items():
         assert results(replayed.imported[name]) == results(trip), name
+    assert [results(t) for t in replayed.all_imported] == [results(t) for t in replayed.all_replayed]
