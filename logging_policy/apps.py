@@ -9,7 +9,7 @@ class LoggingPolicyConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery task events: the signal receivers connect on import, in web and worker processes.
-        from logging_policy import task_events  # noqa: F401, PLC0415
+        from logging_policy import checks, task_events  # noqa: F401, PLC0415
         from logging_policy.query_recording import query_recording_connect  # noqa: PLC0415
 
         query_recording_connect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from logging_policy.current import current_event
 from telemetry.stats import vehicle_stats_refresh, vehicle_stats_refresh_all
@@ -17,12 +18,14 @@ def trip_finalize_task(trip_id: int) -> None:
     trip_finalize(trip_id=trip_id)
 
 
-@shared_task(name="telemetry.tasks.trip_weather")
+# The weather call has its own timeouts (docs/weather.md); the limit bounds the whole lookup.
+@shared_task(name="telemetry.tasks.trip_weather", soft_time_limit=30, time_limit=45)
 def trip_weather_task(trip_id: int) -> None:
     trip_weather_refresh(trip_id=trip_id)
 
 
-@shared_task(name="telemetry.tasks.trips_close_stale")
+# A sweep may finalize many trips after an outage.
+@shared_task(name="telemetry.tasks.trips_close_stale", soft_time_limit=240, time_limit=300)
 def trips_close_stale() -> int:
     """Finalize every trip, and close every charging session, with no upload for the stale window (beat).
 
@@ -37,6 +40,8 @@ def trips_close_stale() -> int:
         # One trip that cannot be finalized must not hold up the others (nor the sessions and weather below).
         try:
             closed += trip_finalize(trip_id=trip_id) is not None
+        except SoftTimeLimitExceeded:
+            raise  # the sweep's time is up: the next one goes on where this one stopped
         except Exception as exc:  # noqa: BLE001 - recorded on the event, retried by the next sweep
             event.add_error(exc, f"trip {trip_id}: {type(exc).__name__}")
             event.append("trips", "failed", trip_id)
@@ -54,7 +59,8 @@ def vehicle_stats_refresh_task(vehicle_id: int) -> int:
     return written
 
 
-@shared_task(name="telemetry.tasks.vehicle_stats_refresh_all")
+# One statement per 25,000 vehicles: about 1 s for 10,000 (docs/benchmarks.md).
+@shared_task(name="telemetry.tasks.vehicle_stats_refresh_all", soft_time_limit=300, time_limit=360)
 def vehicle_stats_refresh_all_task() -> int:
     """Recompute every vehicle's statistics (beat, every STATS_REFRESH_INTERVAL_SECONDS)."""
     return vehicle_stats_refresh_all().vehicles

@@ -103,7 +103,8 @@ def test_procfile_worker_leaves_the_checkout_clean_and_logs_failures_not_every_t
                 os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
     log = log_path.read_text(errors="replace")
     assert "ready." in log  # the startup lines stay
-    assert re.search(r"ERROR/ForkPoolWorker-\d+\] Task logging_policy\.tasks\.policy_sync\[.*raised unexpected: "
+    # Through Django's LOGGING (volttracker/celery.py): its console format, with the redaction filter.
+    assert re.search(r" ERROR celery\.app\.trace Task logging_policy\.tasks\.policy_sync\[.*raised unexpected: "
                      r"TypeError", log), log[-3000:]
     assert [s for s in ("Sending due task", "] received", "succeeded in") if s in log] == [], log[-3000:]
     assert files_outside_var(copy) - before == set()  # no control/ (kombu's default) or anything else

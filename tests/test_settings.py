@@ -58,3 +58,25 @@ def test_under_debug_no_django_log_line_escapes_the_redaction_filter() -> None:
     assert "ValueError: no vehicle for [redacted] at /api/torque/upload/[redacted]" in result.stderr
     assert "jane@example.com" not in result.stderr and "S3cretUpl0adT0kenXYZ" not in result.stderr
     assert result.stderr.count("refused") == 1  # once, not also through Django's own handler
+
+
+def test_staging_without_secret_key_refuses_to_start_and_development_does_not() -> None:
+    # Any environment but a developer's gets no fallback key: staging holds real sessions too.
+    staging = run_check({"ENVIRONMENT": "staging"})
+    assert staging.returncode != 0 and "SECRET_KEY must be set when ENVIRONMENT=staging" in staging.stderr
+    assert run_check({"ENVIRONMENT": "development"}).returncode == 0
+    assert run_check({"ENVIRONMENT": "staging", "DEBUG": "true"}).returncode == 0
+
+
+def test_reading_the_settings_makes_no_directory() -> None:
+    # Settings name var/'s directories; a process makes them at start-up (volttracker/apps.py).
+    script = (
+        "import pathlib\n"
+        "def refuse(self, *a, **k):\n    raise AssertionError(f'mkdir {self} on import')\n"
+        "pathlib.Path.mkdir = refuse\n"
+        "import volttracker.settings as s\nprint(s.RUNTIME_DIRS[0].name)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DJANGO_SETTINGS_MODULE": "volttracker.settings"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "var"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging.config
 import os
-
 from typing import Any
 
 from celery import Celery, signals
@@ -15,13 +15,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@signals.after_setup_logger.connect
-@signals.after_setup_task_logger.connect
-def _worker_logs_redacted(logger: Any = None, **_: Any) -> None:
-    """The worker replaces the root logger's handlers with its own (worker_hijack_root_logger):
-    give them the filter Django's LOGGING gives the console (no upload token or e-mail in a line)."""
-    from logging_policy.log_filters import PlainLogRedactFilter  # noqa: PLC0415 - after Django is set up
+@signals.setup_logging.connect
+def _logging_from_django(loglevel: int | str | None = None, **_: Any) -> None:
+    """The worker and beat log through Django's LOGGING (console with the redaction filter, Celery's
+    per-task loggers at CELERY_TASK_LOG_LEVEL) instead of handlers of their own; `--loglevel` sets
+    the root level, as Celery's own setup would."""
+    from django.conf import settings  # noqa: PLC0415 - read when the worker starts, after Django is set up
 
-    for handler in getattr(logger, "handlers", ()):
-        if not any(isinstance(f, PlainLogRedactFilter) for f in handler.filters):
-            handler.addFilter(PlainLogRedactFilter())
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)

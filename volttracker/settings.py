@@ -14,8 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)  # embedded database, cache and broker live here
+VAR_DIR = BASE_DIR / "var"  # embedded database, cache and broker; made at start-up (volttracker/apps.py)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -24,14 +23,16 @@ ENVIRONMENT: str = env.str("ENVIRONMENT", default="development")
 IS_PRODUCTION = ENVIRONMENT == "production"
 DEBUG: bool = env.bool("DEBUG", default=False)
 
+# A fixed, obviously insecure key is given to a developer's machine only (ENVIRONMENT development or
+# test, or DEBUG on): staging and production must set their own.
+_KEY_OPTIONAL = DEBUG or ENVIRONMENT in ("development", "test")
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
-if IS_PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == "change-me"):
+if not _KEY_OPTIONAL and (len(SECRET_KEY) < 50 or SECRET_KEY == "change-me"):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set when ENVIRONMENT=production, at least 50 random characters "
+        f"SECRET_KEY must be set when ENVIRONMENT={ENVIRONMENT} and DEBUG is off, at least 50 random characters "
         "(python -c \"import secrets; print(secrets.token_urlsafe(50))\")."
     )
 if not SECRET_KEY:
-    # Development only: a fixed, obviously-insecure key so sessions survive restarts.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS: list[str] = env.list(
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "volttracker",
     "logging_policy",
     "telemetry",
 ]
@@ -126,7 +128,6 @@ else:
 CELERY_BROKER_URL: str = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = str(VAR_DIR / "broker")
-    (VAR_DIR / "broker").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
@@ -143,6 +144,11 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
+# A task that hangs (a lock, a stuck socket) is stopped: SoftTimeLimitExceeded inside it at the soft
+# limit (its wide event records the failure), the process killed at the hard one. Tasks that do more
+# set their own (telemetry/tasks.py); docs/operations.md lists them.
+CELERY_TASK_SOFT_TIME_LIMIT: int = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT: int = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -192,10 +198,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-# Browser libraries from npm (package.json), copied here by `make vendor` and committed, so
-# nothing is fetched from a CDN or the registry at run time.
-STATICFILES_DIRS = [BASE_DIR / "volttracker" / "static"]
-STATIC_ROOT.mkdir(exist_ok=True)
+# Browser libraries from npm (package.json) are in volttracker/static/vendor/, copied there by
+# `make vendor` and committed, so nothing is fetched from a CDN or the registry at run time.
 # Outside production the admin's files are served straight from the apps, no collectstatic needed.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 # The admin's CSS and JS are served by the app itself (WhiteNoise), so gunicorn needs no web server in front.
@@ -263,6 +267,9 @@ WEATHER_CATCH_UP_RETRY_SECONDS: int = env.int("WEATHER_CATCH_UP_RETRY_SECONDS", 
 WIDE_EVENTS_PATH: str = env.str("WIDE_EVENTS_PATH", default="")
 WIDE_EVENTS_MAX_BYTES: int = env.int("WIDE_EVENTS_MAX_BYTES", default=64 * 1024)
 
+# Directories the processes write to, made at start-up (volttracker/apps.py), not on import.
+RUNTIME_DIRS: list[Path] = [VAR_DIR, STATIC_ROOT, *([] if REDIS_URL else [VAR_DIR / "broker"])]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -279,7 +286,9 @@ LOGGING = {
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO",
                           "filters": ["redact"]},
         "wide_events": (
-            {"class": "logging_policy.emit.SafeFileHandler", "filename": WIDE_EVENTS_PATH}
+            # Opened on the first event, after start-up has made var/ and the system checks have
+            # said whether the path is writable (logging_policy.E001).
+            {"class": "logging_policy.emit.SafeFileHandler", "filename": WIDE_EVENTS_PATH, "delay": True}
             if WIDE_EVENTS_PATH
             else {"class": "logging_policy.emit.SafeStreamHandler", "stream": "ext://sys.stdout"}
         ),
