@@ -1,5 +1,8 @@
 """Queueing follow-up work after the database commits, without ever failing the caller.
 
+Services queue tasks by name through this module, so they never import telemetry/tasks.py (which
+imports the services); the names are defined here and the task decorators use them.
+
 If the broker is unreachable the work is not lost: the beat schedule finds
 every trip and vehicle that still needs it (docs/reliability.md). The event
 records the miss with E404 so that it is visible.
@@ -10,12 +13,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Task, current_app
 from django.db import transaction
 
 from logging_policy.current import current_event
 
 logger = logging.getLogger(__name__)
+
+TRIP_FINALIZE = "telemetry.tasks.trip_finalize"
+TRIP_WEATHER = "telemetry.tasks.trip_weather"
+TRIPS_CLOSE_STALE = "telemetry.tasks.trips_close_stale"
+VEHICLE_STATS_REFRESH = "telemetry.tasks.vehicle_stats_refresh"
+VEHICLE_STATS_REFRESH_ALL = "telemetry.tasks.vehicle_stats_refresh_all"
 
 
 def _broker_failed_already(event: Any) -> bool:
@@ -37,7 +46,8 @@ def _send(task: Task, args: tuple[Any, ...], event: Any) -> None:
         event.append("tasks", "queued", task.name)
 
 
-def task_enqueue_on_commit(task: Task, *args: Any) -> None:
-    """Queue `task(*args)` once the current transaction commits (at once in autocommit)."""
+def task_enqueue_on_commit(name: str, *args: Any) -> None:
+    """Queue the task registered as `name` with `args` once the current transaction commits (at once
+    in autocommit). The registry's task object is used, so eager mode and routing apply as to a call."""
     event = current_event()
-    transaction.on_commit(lambda: _send(task, args, event))
+    transaction.on_commit(lambda: _send(current_app.tasks[name], args, event))

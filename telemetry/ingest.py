@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from logging_policy.current import current_event
 from logging_policy.redact import clip
+from telemetry.enqueue import TRIP_FINALIZE, task_enqueue_on_commit
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.parked import parked_record_reading, parked_step_without_queries
@@ -82,12 +83,9 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
               readings_before=trip.reading_count, gas_mode_active=trip.gas_mode_entered_at is not None)
     if ref.created:
         event.fact("trip_created")
-        from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
-        from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
-
         previous = trip_previous_open_claim(vehicle=vehicle, except_trip_id=trip.pk, started_before=at)
         for trip_id in previous:
-            task_enqueue_on_commit(tasks.trip_finalize_task, trip_id)
+            task_enqueue_on_commit(TRIP_FINALIZE, trip_id)
         event.set("trip", previous_trips_closed=len(previous))
 
     values = upload.values

@@ -6,6 +6,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from logging_policy.current import current_event
+from telemetry import enqueue
 from telemetry.stats import vehicle_stats_refresh, vehicle_stats_refresh_all
 from telemetry.trip_weather import trip_weather_refresh, trips_weather_catch_up
 from telemetry.charging import charging_sessions_close_stale
@@ -13,19 +14,19 @@ from telemetry.trips import trip_finalize, trips_stale_ids
 from telemetry.vehicle_context import vehicle_context_add_by_id
 
 
-@shared_task(name="telemetry.tasks.trip_finalize")
+@shared_task(name=enqueue.TRIP_FINALIZE)
 def trip_finalize_task(trip_id: int) -> None:
     trip_finalize(trip_id=trip_id)
 
 
 # The weather call has its own timeouts (docs/weather.md); the limit bounds the whole lookup.
-@shared_task(name="telemetry.tasks.trip_weather", soft_time_limit=30, time_limit=45)
+@shared_task(name=enqueue.TRIP_WEATHER, soft_time_limit=30, time_limit=45)
 def trip_weather_task(trip_id: int) -> None:
     trip_weather_refresh(trip_id=trip_id)
 
 
 # A sweep may finalize many trips after an outage.
-@shared_task(name="telemetry.tasks.trips_close_stale", soft_time_limit=240, time_limit=300)
+@shared_task(name=enqueue.TRIPS_CLOSE_STALE, soft_time_limit=240, time_limit=300)
 def trips_close_stale() -> int:
     """Finalize every trip, and close every charging session, with no upload for the stale window (beat).
 
@@ -51,7 +52,7 @@ def trips_close_stale() -> int:
     return closed
 
 
-@shared_task(name="telemetry.tasks.vehicle_stats_refresh")
+@shared_task(name=enqueue.VEHICLE_STATS_REFRESH)
 def vehicle_stats_refresh_task(vehicle_id: int) -> int:
     """Recompute one vehicle's statistics (queued when one of its trips is finalized)."""
     written = vehicle_stats_refresh(vehicle_id=vehicle_id)
@@ -60,7 +61,7 @@ def vehicle_stats_refresh_task(vehicle_id: int) -> int:
 
 
 # One statement per 25,000 vehicles: about 1 s for 10,000 (docs/benchmarks.md).
-@shared_task(name="telemetry.tasks.vehicle_stats_refresh_all", soft_time_limit=300, time_limit=360)
+@shared_task(name=enqueue.VEHICLE_STATS_REFRESH_ALL, soft_time_limit=300, time_limit=360)
 def vehicle_stats_refresh_all_task() -> int:
     """Recompute every vehicle's statistics (beat, every STATS_REFRESH_INTERVAL_SECONDS)."""
     return vehicle_stats_refresh_all().vehicles

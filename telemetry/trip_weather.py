@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from logging_policy.current import current_event
-from telemetry.enqueue import task_enqueue_on_commit
+from telemetry.enqueue import TRIP_WEATHER, task_enqueue_on_commit
 from telemetry.models import Reading, Trip
 from telemetry.weather import weather_lookup
 from telemetry.weather_model import (
@@ -29,9 +29,7 @@ def trip_weather_enqueue(*, trip_id: int) -> None:
     """Queue the lookup for a just-finalized trip when the `weather_integration` flag is on."""
     if not settings.FEATURE_FLAGS.get("weather_integration"):
         return
-    from telemetry.tasks import trip_weather_task  # tasks imports the services, not the other way round
-
-    task_enqueue_on_commit(trip_weather_task, trip_id)
+    task_enqueue_on_commit(TRIP_WEATHER, trip_id)
 
 
 def trips_weather_catch_up(*, now: datetime | None = None) -> int:

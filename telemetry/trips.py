@@ -18,6 +18,7 @@ from logging_policy.current import current_event
 from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.charging_core import ChargeReading
 from telemetry.charging_replay import charge_readings, charging_sessions_replay
+from telemetry.enqueue import VEHICLE_STATS_REFRESH, task_enqueue_on_commit
 from telemetry.fuel import Fill
 from telemetry.gasmode import EngineSample, GasState, gas_mode_replay, gas_mode_step, gas_mode_without_soc
 from telemetry.models import Reading, Trip, Vehicle
@@ -217,10 +218,7 @@ def _trip_close(*, trip_id: int, describe: bool) -> tuple[Trip | None, int | Non
         trip.finalized_at = timezone.now()
         trip.save()
         capacity = battery_sample_record(trip=trip, samples=samples, soc_share=pack_share(source))
-        from telemetry import tasks  # noqa: PLC0415 - tasks depend on services, not the reverse
-        from telemetry.enqueue import task_enqueue_on_commit  # noqa: PLC0415
-
-        task_enqueue_on_commit(tasks.vehicle_stats_refresh_task, trip.vehicle_id)
+        task_enqueue_on_commit(VEHICLE_STATS_REFRESH, trip.vehicle_id)
     trip_weather_enqueue(trip_id=trip.pk)
     if not describe:
         return trip, next_id
