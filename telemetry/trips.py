@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from logging_policy.current import current_event
@@ -21,6 +20,7 @@ from telemetry.charging_replay import charge_readings, charging_sessions_replay
 from telemetry.enqueue import VEHICLE_STATS_REFRESH, task_enqueue_on_commit
 from telemetry.fuel import Fill
 from telemetry.gasmode import EngineSample, GasState, gas_mode_replay, gas_mode_step, gas_mode_without_soc
+from telemetry.insert_once import insert_once
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.refuel import refuels_replay
 from telemetry.soc import SocSource, pack_share, soc_from, trip_soc_source
@@ -59,7 +59,7 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
 
     `found` is the trip as read with the vehicle (telemetry/auth.py), or None when it had none.
 
-    Creation is `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: of many requests
+    Creation is `insert_once` (INSERT ... ON CONFLICT DO NOTHING RETURNING id): of many requests
     racing to open the same session exactly one gets the id back (and reports
     `trip_created`); the others read the row it made. No savepoints, no retries.
     """
@@ -68,13 +68,7 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
     now = timezone.now()
     candidate = Trip(vehicle=vehicle, session=session, trip_key=trip_key, started_at=at,
                      last_reading_at=at, last_received_at=now)
-    fields = [f for f in Trip._meta.concrete_fields if not f.primary_key]
-    rows = Trip.objects._insert(  # noqa: SLF001 - Django has no public INSERT .. ON CONFLICT .. RETURNING
-        [candidate], fields=fields, returning_fields=[Trip._meta.pk], on_conflict=OnConflict.IGNORE
-    )
-    if rows and rows[0] and rows[0][0] is not None:
-        candidate.pk = rows[0][0]
-        candidate._state.adding = False
+    if insert_once(candidate):
         return TripRef(candidate, created=True)
     trip = trip_by_key(vehicle_id=vehicle.pk, trip_key=trip_key)
     assert trip is not None  # the row that conflicted (trips are not deleted while their vehicle uploads)
