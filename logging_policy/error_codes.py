@@ -52,7 +52,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
     e.code: e
     for e in (
         _c("E001", "invalid_parameter", V, WARN, False, False, 400, "A request parameter has an invalid value."),
-        _c("E002", "request_too_large", V, WARN, False, False, 413, "The request body or its field count exceeds the configured limit."),
+        _c("E002", "request_too_large", V, WARN, False, False, 413, "The request body or its field count exceeds the configured limit, or the body is multipart where Torque Pro uploads arrive (never read)."),
         _c("E003", "method_not_allowed", V, INFO, False, False, 405, "The HTTP method is not allowed on this URL."),
         _c("E004", "not_found", V, INFO, False, False, 404, "No resource at this URL."),
         _c("E005", "invalid_policy", V, WARN, False, False, 400, "A logging policy value was refused by validation."),
