@@ -52,7 +52,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
     e.code: e
     for e in (
         _c("E001", "invalid_parameter", V, WARN, False, False, 400, "A request parameter has an invalid value."),
-        _c("E002", "request_too_large", V, WARN, False, False, 413, "The request body or its field count exceeds the configured limit."),
+        _c("E002", "request_too_large", V, WARN, False, False, 413, "The request body or its field count exceeds the configured limit, or the body is multipart where Torque Pro uploads arrive (never read)."),
         _c("E003", "method_not_allowed", V, INFO, False, False, 405, "The HTTP method is not allowed on this URL."),
         _c("E004", "not_found", V, INFO, False, False, 404, "No resource at this URL."),
         _c("E005", "invalid_policy", V, WARN, False, False, 400, "A logging policy value was refused by validation."),
@@ -64,6 +64,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         _c("E200", "database_unavailable", D, CRIT, True, True, 503, "The database could not be reached or dropped the connection."),
         _c("E201", "database_integrity_error", D, ERR, True, False, 500, "A database constraint refused a write unexpectedly."),
         _c("E202", "database_error", D, ERR, True, True, 503, "The database reported an error while running a query."),
+        _c("E203", "database_timeout", D, ERR, True, True, 503, "A query ran past the web request's statement or lock timeout (DATABASE_WEB_STATEMENT_TIMEOUT_MS, DATABASE_WEB_LOCK_TIMEOUT_MS): a lock held elsewhere or a stuck database."),
         _c("E300", "missing_timestamp", P, WARN, False, False, 400, "The upload has no `time` parameter, so the reading cannot be placed."),
         _c("E301", "invalid_timestamp", P, WARN, False, False, 400, "The `time` parameter is not a plausible milliseconds-since-epoch value."),
         _c("E302", "missing_session", P, WARN, False, False, 400, "The upload has no `session` parameter, so it cannot belong to a trip."),
@@ -97,6 +98,10 @@ class CodedError(Exception):
         super().__init__(self.message)
 
 
+# query_canceled (statement_timeout, or a cancel), lock_not_available (lock_timeout).
+TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+
+
 def classify_exception(exc: BaseException) -> ErrorCode:
     """Map any exception to a code: ours carry it, database errors are E2xx, the rest E500.
 
@@ -105,6 +110,9 @@ def classify_exception(exc: BaseException) -> ErrorCode:
     """
     if isinstance(exc, CodedError):
         return exc.error
+    # Django re-raises the driver's error as its own class; the SQLSTATE is on the driver's (the cause).
+    if getattr(exc.__cause__, "pgcode", None) in TIMEOUT_SQLSTATES:
+        return ERROR_CODES["E203"]
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"OperationalError", "InterfaceError"}:
         return ERROR_CODES["E200"]

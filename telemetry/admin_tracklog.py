@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -15,6 +16,7 @@ from django.urls import URLPattern, path, reverse
 from logging_policy.error_codes import CodedError
 from telemetry.models import Vehicle
 from telemetry.tracklog_import import tracklog_import
+from volttracker.db_timeouts import statement_timeout_set_local
 
 
 class TracklogUploadForm(forms.Form):
@@ -64,8 +66,11 @@ class TracklogImportMixin(admin.ModelAdmin):
             return back
         upload = form.cleaned_data["file"]
         try:
-            result = tracklog_import(vehicle=vehicle, data=upload.read(), name=upload.name,
-                                     tz=form.cleaned_data["tz"] or None)
+            with transaction.atomic():
+                # A big file's COPY and finalization may rightly run past the web requests' statement limit.
+                statement_timeout_set_local(0)
+                result = tracklog_import(vehicle=vehicle, data=upload.read(), name=upload.name,
+                                         tz=form.cleaned_data["tz"] or None)
         except CodedError as exc:  # not a track log: the message names the line and the reason
             messages.error(request, f"{upload.name} was not imported: {exc.message}. Nothing of it was stored.")
         else:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from logging_policy.current import current_event
+from logging_policy.middleware import content_length
 from logging_policy.responses import error_response
 from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token
@@ -50,6 +51,18 @@ def query_params(request: HttpRequest) -> dict[str, str]:
                                 "settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.") from exc
 
 
+def body_refusal(request: HttpRequest) -> str | None:
+    """Why the body must not be read at all, or None. Decided on the headers alone, before a byte is read:
+    a multipart body would be spooled to a temporary file whatever its size (its files do not count
+    against DATA_UPLOAD_MAX_MEMORY_SIZE), and Torque Pro never sends one."""
+    if request.content_type == "multipart/form-data":
+        return "Multipart bodies are not taken here; Torque Pro sends a form or a query string."
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None: no limit, as Django reads it
+    if limit is not None and content_length(request.META.get("CONTENT_LENGTH")) > limit:
+        return "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."
+    return None
+
+
 @csrf_exempt
 def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
     """Torque Pro's web upload: `OK!` only once the reading is stored (or already was)."""
@@ -62,17 +75,19 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
     # Parsed before authenticating so that the trip rides in the vehicle's query; the answers keep
     # their order: 401 for an unknown token first, a payload's 400 only to its vehicle.
     upload: TorqueUpload | None = None
-    refused: tuple[str, str | None] = ("E002", None)
+    refused: tuple[str, str | None] = ("E002", body_refusal(request))
     try:
-        with event.timer("parse"):
-            params = query_params(request)
-            if request.method == "POST":
-                params.update((k, v[-1]) for k, v in request.POST.lists())
-            parsed = parse_upload(params)
-        if parsed.recorded_at is not None and (late := time_in_future(
-                parsed.recorded_at, now=timezone.now(), allowance_seconds=settings.READING_FUTURE_ALLOWANCE_SECONDS)):
-            raise late
-        upload = parsed
+        if refused[1] is None:
+            with event.timer("parse"):
+                params = query_params(request)
+                if request.method == "POST":
+                    params.update((k, v[-1]) for k, v in request.POST.lists())
+                parsed = parse_upload(params)
+            if parsed.recorded_at is not None and (late := time_in_future(
+                    parsed.recorded_at, now=timezone.now(),
+                    allowance_seconds=settings.READING_FUTURE_ALLOWANCE_SECONDS)):
+                raise late
+            upload = parsed
     except (RequestDataTooBig, TooManyFieldsSent):
         pass
     except PayloadError as exc:

@@ -5,15 +5,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
 from django.test import Client
+from django.test.client import MULTIPART_CONTENT
 
 from logging_policy.policy import policy_forget, policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
 from tests.event_schema import schema_errors
+
+
+class FormClient(Client):
+    """Posts a dict as Torque Pro and browsers do: urlencoded, multipart only when it holds a file.
+
+    Django's test client posts every dict as multipart, which the upload route refuses unread (Torque Pro
+    never sends it; telemetry/views.py `body_refusal`). Explicit content types pass through unchanged.
+    """
+
+    def post(self, path: str, data: Any = None, content_type: str = MULTIPART_CONTENT, **extra: Any) -> Any:
+        if (content_type == MULTIPART_CONTENT and isinstance(data, dict)
+                and not any(hasattr(value, "read") for value in data.values())):
+            data, content_type = urlencode(data, doseq=True), "application/x-www-form-urlencoded"
+        return super().post(path, data, content_type, **extra)
+
+
+@pytest.fixture
+def client() -> FormClient:
+    """pytest-django's `client`, posting forms as FormClient does."""
+    return FormClient()
 
 
 @pytest.fixture

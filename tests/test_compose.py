@@ -78,3 +78,28 @@ def test_dockerfile_builds_static_files_with_production_settings() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "ENVIRONMENT=production" in dockerfile and "collectstatic" in dockerfile
     assert "requirements.txt" in dockerfile
+
+
+def test_only_the_proxy_is_published_and_it_fronts_gunicorn() -> None:
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"proxy"}
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["ports"] == [f"8000:{proxy['environment']['VT_LISTEN']}"]
+    # gunicorn's bind address, as the proxy reaches it on the compose network.
+    bind = SERVICES["web"]["command"][SERVICES["web"]["command"].index("--bind") + 1]
+    assert proxy["environment"]["VT_UPSTREAM"] == f"web:{bind.rsplit(':', 1)[1]}"
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    # The image renders /etc/nginx/templates/*.template into conf.d: the repository's file, replacing the default.
+    source, target, mode = proxy["volumes"][0].split(":")
+    assert (ROOT / source).is_file() and target == "/etc/nginx/templates/default.conf.template" and mode == "ro"
+
+
+def test_the_proxy_limits_equal_the_apps_defaults() -> None:
+    from tests.proxy import TEMPLATE, PLACEHOLDER, template_values
+
+    environment = SERVICES["proxy"]["environment"]
+    assert set(PLACEHOLDER.findall(TEMPLATE.read_text())) == set(environment)
+    expected = template_values(listen="", upstream="", access_log="")  # the settings' defaults under test
+    assert environment["VT_UPLOAD_MAX_BODY"] == expected["VT_UPLOAD_MAX_BODY"] == "262144"
+    assert environment["VT_ADMIN_MAX_BODY"] == expected["VT_ADMIN_MAX_BODY"] == "51m"

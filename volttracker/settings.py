@@ -102,6 +102,13 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Web requests only (volttracker/db_timeouts.py, applied by volttracker/wsgi.py): a query running longer,
+# or waiting longer for a lock, fails the request with 503 E203 + Retry-After instead of holding the
+# worker. Migrations, commands and Celery tasks have no limit. 0 turns a limit off.
+DATABASE_WEB_STATEMENT_TIMEOUT_MS: int = env.int("DATABASE_WEB_STATEMENT_TIMEOUT_MS", default=5000)
+DATABASE_WEB_LOCK_TIMEOUT_MS: int = env.int("DATABASE_WEB_LOCK_TIMEOUT_MS", default=2000)
+# /healthz reports the database failing when its probe of the readings table takes longer than this.
+HEALTHZ_DATABASE_TIMEOUT_MS: int = env.int("HEALTHZ_DATABASE_TIMEOUT_MS", default=1000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker -----------------------------------------------------------

@@ -35,3 +35,17 @@ def test_exceptions_map_to_codes(exc_name: str, expected: str) -> None:
 
     exc_type = getattr(db, exc_name, None) or KeyError
     assert classify_exception(exc_type("boom")).code == expected
+
+
+@pytest.mark.parametrize(("sqlstate", "expected"), [("57014", "E203"), ("55P03", "E203"), ("08006", "E200")])
+def test_a_timed_out_query_is_e203_as_django_raises_it(sqlstate: str, expected: str) -> None:
+    """Django raises its own OperationalError from the driver's, which carries the SQLSTATE."""
+    from django import db  # noqa: PLC0415
+
+    class DriverError(Exception):
+        pgcode = sqlstate
+
+    try:
+        raise db.OperationalError("canceling statement due to lock timeout") from DriverError()
+    except db.OperationalError as exc:
+        assert classify_exception(exc).code == expected

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading, Trip
+from tests.conftest import FormClient
 
 START = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
@@ -23,7 +23,7 @@ def test_twenty_concurrent_uploads_of_a_new_session_make_one_trip(volt) -> None:
 
     def post(params: dict[str, str]) -> tuple[int, bytes]:
         try:
-            response = Client().post(f"/api/torque/upload/{volt.token}", params)
+            response = FormClient().post(f"/api/torque/upload/{volt.token}", params)
             return response.status_code, response.content
         finally:
             connection.close()  # each thread has its own connection

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from telemetry.models import ChargingSession, Refuel, Trip, Vehicle, VehicleStats
 from telemetry.stats import vehicle_stats_refresh
 from telemetry.tracklog_import import tracklog_import_path
 from telemetry.trips import trip_finalize
 from telemetry.vehicles import vehicle_create
+from tests.conftest import FormClient
 from tests.realdata import LOG_FILES, PACIFIC, REALDATA, log_uploads
 
 # pytest-django creates the test database for the aliases its marked tests ask for: the module
@@ -43,7 +43,7 @@ def replayed(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Replayed]
     assert len(LOG_FILES) == 10, "../shared/realdata/ must hold the ten logs beside the checkout"
     with django_db_blocker.unblock():
         new = vehicle_create(name="Real Volt")
-        client = Client()
+        client = FormClient()
         sessions: dict[str, str] = {}
         for name in LOG_FILES:
             for params in log_uploads(name):
