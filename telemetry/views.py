@@ -6,8 +6,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -75,6 +76,8 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         upload = parsed
     except (RequestDataTooBig, TooManyFieldsSent):
         pass
+    except (BadRequest, MultiPartParserError):  # a form in latin-1 (Django takes UTF-8 only), a broken multipart
+        refused = ("E308", None)
     except PayloadError as exc:
         refused = (exc.code, exc.message)
     with event.timer("auth"):
