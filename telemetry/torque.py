@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from logging_policy.redact import clip
+
 KM_TO_MILES = 0.621371192
 LITRES_TO_GALLONS = 0.264172052
 METRES_TO_FEET = 3.280839895
@@ -152,7 +154,7 @@ def _text_field(upload: TorqueUpload, items: Mapping[str, str], key: str, limit:
     if has_control(raw):
         upload.rejected[key] = CONTROL_CHARACTER
         return ""
-    return raw[:limit]
+    return clip(raw, limit)  # scrubbed, then cut: `v=jane.doe@example.com` must not leave `jane.doe@example`
 
 
 def parse_number(raw: str) -> float | None:
@@ -203,7 +205,7 @@ def parse_upload(params: Iterable[tuple[str, str]] | Mapping[str, str]) -> Torqu
         for prefix in METADATA_PREFIXES:
             if key.startswith(prefix) and len(key) > len(prefix):
                 if has_control(key) or has_control(raw):
-                    upload.rejected[printable_key(key)[:64]] = CONTROL_CHARACTER
+                    upload.rejected[clip(printable_key(key), 64)] = CONTROL_CHARACTER
                     break
                 pid = key[len(prefix):][:32]
                 meta = upload.metadata.setdefault(pid, PidMeta(pid=pid))
@@ -252,7 +254,7 @@ def parse_reading(items: Mapping[str, str], *, upload: TorqueUpload | None = Non
             if not key.startswith("k"):
                 continue
             if has_control(key) or has_control(raw):
-                upload.rejected[printable_key(key)[:64]] = CONTROL_CHARACTER
+                upload.rejected[clip(printable_key(key), 64)] = CONTROL_CHARACTER
             else:
                 upload.unknown[key[:32]] = raw[:MAX_RAW_VALUE_LENGTH]
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,6 +95,19 @@ def test_a_missing_vehicle_is_404_to_staff_on_every_route_and_looks_like_someone
         client.login(username="staffer", password="pw-staff-123")
         assert answer(client.get(url)) == (404, ["error"], "E004"), url
         client.logout()
+
+
+@pytest.mark.parametrize("big", [2**63, 10**20 - 1, 10**40])
+def test_an_id_beyond_bigint_does_not_route_and_its_event_keeps_integers(admin_client, client, volt, wide_events,
+                                                                          big) -> None:
+    """A 20-digit id reached the view and the event as a string (`vehicle.id: "99999999999999999999"`)."""
+    routes = [re.sub(r"<\w+:\w+>", str(big), str(pattern.pattern)) for pattern in api_patterns()]
+    for url in ("/" + route for route in routes):
+        assert answer(admin_client.get(url)) == (404, ["error"], "E004"), url
+        token = client.get(url, headers={"Authorization": f"Bearer {volt.token}"})
+        assert answer(token) == (404, ["error"], "E004"), url
+    assert len(wide_events.events) == 2 * len(routes)  # each valid against the schema (the autouse check)
+    assert all("id" not in event.get("vehicle", {}) for event in wide_events.events)
 
 
 def test_every_admin_page_needs_a_staff_login_with_the_models_permission(client, owned) -> None:
