@@ -98,7 +98,7 @@ def _trip_json(trip: Trip) -> dict[str, Any]:
 
 
 def vehicle_trips(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    if denied := vehicle_read_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id, shows=("trip",)):
         return denied
     trips = Trip.objects.filter(vehicle_id=vehicle_id).order_by("-started_at")[:TRIPS_PAGE_SIZE]
     return JsonResponse({"vehicle_id": vehicle_id, "trips": [_trip_json(t) for t in trips]})
@@ -108,8 +108,8 @@ def trip_detail(request: HttpRequest, trip_id: int) -> JsonResponse:
     trip = Trip.objects.filter(pk=trip_id).first()
     if trip is None:
         # Only those who could read some trip learn that this one does not exist.
-        return vehicle_access_denied(request, vehicle_id=-1) or error_response("E004")
+        return vehicle_access_denied(request, vehicle_id=-1, shows=("trip",)) or error_response("E004")
     current_event().set("trip", id=trip.pk)
-    if denied := vehicle_read_denied(request, trip.vehicle_id):
+    if denied := vehicle_read_denied(request, trip.vehicle_id, shows=("trip",)):
         return denied
     return JsonResponse(_trip_json(trip))
