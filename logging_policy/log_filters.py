@@ -68,6 +68,8 @@ def plain_log_redact(text: str, *, request_log: bool = False) -> str:
 def _request_logger(name: str) -> bool:
     """Loggers whose lines show request targets as the client sent them."""
     return name in ("django.server", "django.request", "gunicorn.error") or name.startswith("django.security.")
+
+
 _exception_format = logging.Formatter().formatException
 
 

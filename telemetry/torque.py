@@ -92,7 +92,7 @@ Kind = Literal["reading", "metadata", "notice"]
 
 # C0, DEL and C1 controls: PostgreSQL stores no NUL in text or jsonb, and none of them belongs in an
 # identifier, a key or a PID name. Torque sends none; a value holding one is dropped and listed as
-# rejected (docs/units.md, "Rejected values"), a `session` holding one refuses the reading (E307).
+# rejected (docs/units.md, "Control characters"), a `session` holding one refuses the reading (E307).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CONTROL_CHARACTER = "control_character"
 

@@ -12,7 +12,11 @@ from django.test import RequestFactory
 
 from logging_policy.current import current_event
 from logging_policy.middleware import (
-    WideEventMiddleware, client_network, content_length, traceparent_parse, unrouted_path,
+    WideEventMiddleware,
+    client_network,
+    content_length,
+    traceparent_parse,
+    unrouted_path,
 )
 from telemetry.drive_sim import DrivePlan, drive_readings
 from tests.telemetry.budget import steady_upload_queries

@@ -62,16 +62,17 @@ def test_of_two_saves_at_the_same_moment_from_one_version_exactly_one_lands() ->
         start = threading.Barrier(2)
         answers: list[str] = ["", ""]
 
-        def post(i: int, client: Client, page: LoggingPolicy) -> None:
+        def post(i: int, client: Client, page: LoggingPolicy, start: threading.Barrier, answers: list[str],
+                 heavy: int) -> None:
             try:
                 start.wait(timeout=10)
-                response = client.post(change_url(page), policy_form_data(page, heavy_min_trips=200 + 10 * round_ + i),
-                                       follow=True)
+                response = client.post(change_url(page), policy_form_data(page, heavy_min_trips=heavy), follow=True)
                 answers[i] = html.unescape(response.content.decode())
             finally:
                 connection.close()  # this thread's own connection
 
-        threads = [threading.Thread(target=post, args=(i, *pages[i])) for i in range(2)]
+        threads = [threading.Thread(target=post, args=(i, *pages[i], start, answers, 200 + 10 * round_ + i))
+                   for i in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
