@@ -16,7 +16,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
-from logging_policy.changes import policy_active_get_or_create, policy_change_record, policy_version_next
+from logging_policy.changes import (
+    policy_active_get_or_create,
+    policy_change_record,
+    policy_change_summary,
+    policy_stale_message,
+    policy_version_next,
+)
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
 from logging_policy.overview import sampling_overview_view
 from logging_policy.policy import CHECK_INTERVAL_S, policy_heal_bound_s
@@ -47,10 +53,25 @@ class LoggingPolicyForm(forms.ModelForm):
     always_keep_tiers = _choices_field("always_keep_tiers", TIERS, "tier")
     critical_events = _choices_field("critical_events", BUSINESS_EVENTS, "event name")
 
+    # The version the page was loaded at: a save from an older one is refused (two admins at once).
+    edited_version = forms.IntegerField(widget=forms.HiddenInput)
+
     class Meta:
         model = LoggingPolicy
         fields = ["default_sample_rate", "default_slow_threshold_ms", "moderate_min_trips", "heavy_min_trips",
                   "always_keep_tiers", "new_vehicle_days", "new_vehicle_rate", "critical_events", "dry_run"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["edited_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        edited = cleaned.get("edited_version")
+        if self.instance.pk is not None and edited is not None and (
+                stale := policy_stale_message(policy_pk=self.instance.pk, edited_version=edited)):
+            raise forms.ValidationError(stale, code="stale")
+        return cleaned
 
 
 class OperationRuleInline(admin.TabularInline):
@@ -76,7 +97,7 @@ class LoggingPolicyAdmin(admin.ModelAdmin):
     inlines = [OperationRuleInline]
     readonly_fields = ["version", "updated_at", "effect", "recent_changes"]
     fieldsets = [
-        (None, {"fields": ["version", "updated_at", "dry_run", "effect"]}),
+        (None, {"fields": ["version", "updated_at", "dry_run", "effect", "edited_version"]}),
         ("Rates", {"fields": ["default_sample_rate", "new_vehicle_days", "new_vehicle_rate"]}),
         ("Always kept", {"fields": ["default_slow_threshold_ms", "critical_events", "always_keep_tiers"]}),
         ("Usage tiers", {"fields": ["moderate_min_trips", "heavy_min_trips"],
@@ -159,7 +180,7 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 
     @admin.display(description="What changed")
     def summary(self, obj: PolicyChange) -> str:
-        return ", ".join(f"{key}: {old} → {new}" for key, (old, new) in obj.diff.items())[:300] or "(nothing)"
+        return policy_change_summary(obj)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return can_view(request, PolicyChange)

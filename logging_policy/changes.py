@@ -47,6 +47,27 @@ def policy_version_next(*, policy: LoggingPolicy) -> Payload:
     return current.payload()
 
 
+def policy_change_summary(change: PolicyChange) -> str:
+    """`field: old → new, ...` of one change, for the admin."""
+    return ", ".join(f"{key}: {old} → {new}" for key, (old, new) in change.diff.items())[:300] or "(nothing)"
+
+
+def policy_stale_message(*, policy_pk: int, edited_version: int) -> str | None:
+    """None when `edited_version` is still the policy's version, else who changed what since.
+
+    Locks the row (the admin's save runs in one transaction): of two admins who opened the same
+    version, the second to save waits for the first to commit, then is told, instead of silently
+    undoing the first edit with the values of the page it loaded.
+    """
+    current = LoggingPolicy.objects.select_for_update().filter(pk=policy_pk).values_list("version", flat=True).first()
+    if current is None or current == edited_version:
+        return None
+    since = PolicyChange.objects.filter(policy_id=policy_pk, version__gt=edited_version).order_by("version")
+    told = "; ".join(f"{change} ({policy_change_summary(change)})" for change in since) or "no change recorded"
+    return (f"The policy was changed since you opened it (you edited v{edited_version}, it is now v{current}): "
+            f"{told}. Nothing was saved: reload the page to see the current policy, then make your change again.")
+
+
 def policy_change_record(*, policy: LoggingPolicy, before: Payload | None, user: Any,
                          on_published: Callable[[bool], None] | None = None) -> PolicyChange:
     """Record the saved change; on commit publish it, emit `policy_changed`, tell `on_published`."""

@@ -16,7 +16,7 @@ from django.db import DatabaseError
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
 from logging_policy.ids import event_timestamp, new_ids
-from logging_policy.redact import REDACTED, clip
+from logging_policy.redact import REDACTED, clip, token_shaped
 from logging_policy.rounding import half_up
 
 # Field names whose values are secrets or personal data: `set()` stores them as "[redacted]",
@@ -116,6 +116,13 @@ class WideEvent:
             return False
         self.secrets.add(secret)
         return True
+
+    def client_text(self, text: str, limit: int) -> str:
+        """Text a client chose, for a field of this event: cut to `limit` (scrubbed first), and every run in
+        it shaped like an upload token a secret of the event (it may be another car's live token)."""
+        for run in token_shaped(text):
+            self.redact_value(run)
+        return clip(text, limit, self.secrets)
 
     def get(self, namespace: str, key: str, default: Any = None) -> Any:
         ns = self.data.get(namespace)

@@ -1,5 +1,5 @@
 """Keep upload tokens, e-mail addresses and positions out of the plain logs: the dev server's access
-lines, Django's request log, any console line.
+lines, Django's request and security logs, gunicorn's error log (gunicorn.conf.py), any console line.
 
 The token is the only credential Torque Pro can send, and it travels in the URL path
 (`/api/torque/upload/<token>`). Wide events replace it at source and scrub it again at
@@ -15,8 +15,7 @@ import logging
 import re
 from urllib.parse import unquote
 
-from logging_policy.events import REDACTED
-from logging_policy.redact import emails_redact
+from logging_policy.redact import REDACTED, client_network, emails_redact, text_redact, token_shaped
 
 UPLOAD_PREFIX = "/api/torque/upload/"
 # The token and whatever follows it up to a space: a GET upload's query string holds the
@@ -46,20 +45,31 @@ def routed_path(path: str) -> str:
     return _OPAQUE_RUN.sub(REDACTED, path) if len(path) >= 16 else path
 
 
+# gunicorn's `Invalid request from ip=203.0.113.9: ...`: the address, up to the ": " that ends it (IPv6 has colons).
+_IP_FIELD = re.compile(r"\bip=([0-9A-Fa-f.:]+?)(?=: |\s|$)")
+
+
 def plain_log_redact(text: str, *, request_log: bool = False) -> str:
-    """A plain log line without upload tokens or e-mail addresses; with `request_log` (an access line,
-    Django's request log) every request target in it is masked too (`path_redact`). Other lines keep
-    their paths: a file path is not a request (`/work/main/telemetry/vehicle_context.py changed`).
-    Not credentials: Django logs no headers, and the pattern would take "CSRF token missing." for one."""
+    """A plain log line scrubbed as an event is (`text_redact`: e-mail addresses, credentials), with every
+    run shaped like an upload token as its secrets (a Host header, a request line) and a client address
+    (`ip=`) cut to its network, as the events' `http.client_network`. The upload path goes whole, query
+    and all; with `request_log` (an access line, Django's request and security logs, gunicorn's error
+    log) every request target is masked too (`path_redact`). Other lines keep their paths: a file path
+    is not a request (`/work/main/telemetry/vehicle_context.py changed`)."""
     if "/" in text:
         text = _UPLOAD_TOKEN.sub(_REPLACEMENT, text)
         if request_log:
             text = _TARGET.sub(lambda match: path_redact(match[0]), text)
-    return emails_redact(text)
+    if "ip=" in text:
+        text = _IP_FIELD.sub(lambda match: "ip=" + (client_network(match[1]) or REDACTED), text)
+    return text_redact(text, token_shaped(text))
 
 
-# Loggers whose lines show request targets as the client sent them.
-_REQUEST_LOGGERS = frozenset({"django.server", "django.request"})
+def _request_logger(name: str) -> bool:
+    """Loggers whose lines show request targets as the client sent them."""
+    return name in ("django.server", "django.request", "gunicorn.error") or name.startswith("django.security.")
+
+
 _exception_format = logging.Formatter().formatException
 
 
@@ -67,7 +77,7 @@ class PlainLogRedactFilter(logging.Filter):
     """A handler filter: redacts the formatted message and the traceback text; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request_log = record.name in _REQUEST_LOGGERS
+        request_log = _request_logger(record.name)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - arguments that don't fit: logging prints msg and args as they are

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 
@@ -15,7 +14,7 @@ from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
 from logging_policy.log_filters import UPLOAD_PREFIX, path_redact, routed_path
-from logging_policy.redact import clip
+from logging_policy.redact import client_network, clip, token_shaped
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -46,12 +45,18 @@ def request_id_from(header: str | None) -> str | None:
     return header if header and _REQUEST_ID.match(header) else None
 
 
-def content_length(value: str | None) -> int:
-    """The declared body size; a malformed header counts as 0 (it must not break the event)."""
-    try:
-        return max(int(value or 0), 0)
-    except ValueError:
+# PostgreSQL's bigint and a signed 64-bit integer: the largest number an event or a query takes.
+MAX_INT64 = 2**63 - 1
+
+
+def content_length(value: str | None) -> int | None:
+    """The declared body size (0 when absent); None when the header is not one: not ASCII digits, or
+    beyond 64 bits (written as a string, `18446744073709551616` broke the event's schema)."""
+    if not value:
         return 0
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or (size := int(value)) > MAX_INT64:
+        return None
+    return size
 
 
 def unrouted_path(path: str) -> str:
@@ -68,26 +73,16 @@ def upload_token_of(path: str) -> str | None:
     return path[len(UPLOAD_PREFIX):].split("/", 1)[0] or None
 
 
+_SCHEMES = frozenset({"bearer", "basic", "token"})
+
+
 def credential_of(header: str | None) -> str | None:
-    """The credential of an Authorization header (`Bearer <token>`: the token), if any."""
-    if not header:
+    """The credential of an Authorization header: its last word, whatever whitespace sets it apart
+    (`Bearer<TAB>token`), or the whole value when it is bare (`Authorization: <token>`)."""
+    parts = header.split() if header else ()
+    if not parts or (len(parts) == 1 and parts[0].lower() in _SCHEMES):
         return None
-    return header.partition(" ")[2].strip() or None
-
-
-def client_network(address: str) -> str:
-    """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data);
-    empty for anything that is not a bare address (a port, brackets: nothing is guessed)."""
-    parts = address.split(".")
-    if len(parts) == 4 and all(part.isdigit() for part in parts):  # the common case, without ipaddress
-        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (`%eth0`) is not the address
-    except ValueError:
-        return ""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
+    return parts[-1]
 
 
 _CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
@@ -112,20 +107,29 @@ class WideEventMiddleware:
         # The upload token and an Authorization credential are secrets from the start, whether the path
         # routes or not (a 404, a refused Host, an HTTPS redirect never reach a view); a client's request
         # id that holds one is replaced before anything (the tasks a view queues) can copy it.
-        for secret in (upload_token_of(request.path_info), credential_of(meta.get("HTTP_AUTHORIZATION"))):
+        # So is any run shaped like a token in the headers a client may put one in (the user agent's in
+        # client_text): the request id is echoed in a response header.
+        authorization = meta.get("HTTP_AUTHORIZATION")
+        for secret in (upload_token_of(request.path_info), credential_of(authorization),
+                       *token_shaped(authorization or ""), *token_shaped(meta.get("HTTP_X_REQUEST_ID", ""))):
             if secret and event.redact_value(secret) and secret in event.request_id:
                 event.data["request_id"] = new_ids()[0]
+        user_agent = event.client_text(meta.get("HTTP_USER_AGENT", ""), 200)
+        size = content_length(meta.get("CONTENT_LENGTH"))
         event.set(
             "http",
             method=request.method,
-            user_agent=clip(meta.get("HTTP_USER_AGENT", ""), 200, event.secrets),
-            request_size_bytes=content_length(meta.get("CONTENT_LENGTH")),
+            user_agent=user_agent,
             client_network=client_network(meta.get("REMOTE_ADDR", "")),
         )
+        if size is not None:
+            event.set("http", request_size_bytes=size)
         request.wide_event = event  # type: ignore[attr-defined]
         try:
             with event_bound(event):
-                response = self.get_response(request)
+                # A body whose size is not a number is refused here: no view should read it.
+                response = (self.get_response(request) if size is not None
+                            else error_response("E006", "The Content-Length header is not a size in bytes."))
         except BaseException as exc:  # the view's exception was not turned into a response
             event.add_error(exc)
             self._finish(request, event, 500)

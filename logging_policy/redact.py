@@ -24,6 +24,7 @@ A scrubbed string grows by at most what keeps it within every length the schema 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -51,8 +52,9 @@ _WORD = "(?:" + "|".join(_WORDS) + ")"
 # not look for; a credential after one is not a credential that a header or a URL carries.
 _SEPARATOR = r"(?: +|%20|\+)"
 # No \b before the word: over-redacting "xtoken 123456" costs nothing. A value stops where another
-# credential word and separator begin ("token Bearer eyJ..."): that one is redacted in turn.
-_VALUE = r"(?:(?!\+?" + _WORD + _SEPARATOR + r")[A-Za-z0-9._~+/=-]){6,}"
+# credential word and separator begin ("token Bearer eyJ..."): that one is redacted in turn. A lower-case
+# word that ends a sentence is prose, not a credential ("Forbidden (CSRF token missing.)").
+_VALUE = r"(?![a-z]+\.(?![A-Za-z0-9_~+/=-]))(?:(?!\+?" + _WORD + _SEPARATOR + r")[A-Za-z0-9._~+/=-]){6,}"
 # ASCII: with Unicode case folding `toKen` (a Kelvin sign) would match, which the byte screen cannot see.
 _CREDENTIAL = re.compile(r"(?i)(" + _WORD + r")" + _SEPARATOR + _VALUE, re.ASCII)
 
@@ -72,6 +74,38 @@ SERVICE_WRITTEN: frozenset[str | tuple[str, str]] = frozenset({
     ("http", "route"), ("error", "name"), ("task", "name"), ("task", "worker"), ("task", "queue"),
 })
 KEPT_WHOLE = SCHEMA_FIXED | SERVICE_WRITTEN
+
+
+# An upload token as telemetry/tokens.py makes it (`token_urlsafe(24)`): 32 characters of URL-safe
+# base64 standing alone. All-hex runs are left alone: trace ids, uuid hex and digests are, a random
+# token almost never is ((22/64)^32).
+_TOKEN_SHAPED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def token_shaped(text: str) -> tuple[str, ...]:
+    """The runs of `text` that may be an upload token: whoever writes `text` down treats them as secrets.
+
+    Only a lookup could tell a live token from a run of the same shape; a header or a log line is not
+    worth a query, and over-redacting a 32-character run costs nothing."""
+    if len(text) < 32:
+        return ()
+    return tuple(run for run in _TOKEN_SHAPED.findall(text) if not _HEX_DIGITS.issuperset(run))
+
+
+def client_network(address: str) -> str:
+    """The client's network, not its address: IPv4 /24, IPv6 /48 (an address is personal data);
+    empty for anything that is not a bare address (a port, brackets: nothing is guessed)."""
+    parts = address.split(".")
+    if len(parts) == 4 and all(part.isdigit() for part in parts):  # the common case, without ipaddress
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (`%eth0`) is not the address
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
 
 
 def _suspect(line: bytes) -> bool:

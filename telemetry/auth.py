@@ -37,10 +37,20 @@ def _confirmed(token: str, vehicle: Vehicle | None) -> Vehicle | None:
     return vehicle if vehicle is not None and token_matches(token, vehicle.token_hash) else None
 
 
-def vehicle_access_denied(request: HttpRequest, vehicle_id: int) -> JsonResponse | None:
-    """None when the request may read `vehicle_id`, else the 401/403 response to send."""
+def vehicle_access_denied(request: HttpRequest, vehicle_id: int, *, shows: tuple[str, ...] = ()
+                          ) -> JsonResponse | None:
+    """None when the request may read `vehicle_id`, else the 401/403 response to send.
+
+    `shows`: the telemetry models (lower-case names) the answer holds besides the vehicle. Staff read
+    what the admin would show them: the view (or change) permission of the vehicle and of each.
+    """
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
+        missing = [name for name in ("vehicle", *shows)
+                   if not (user.has_perm(f"telemetry.view_{name}") or user.has_perm(f"telemetry.change_{name}"))]
+        if missing:
+            return error_response("E402", "Your account lacks the admin's view permission: "
+                                  + ", ".join(f"telemetry.view_{name}" for name in missing) + ".")
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -9,7 +9,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from logging_policy.current import current_event
-from logging_policy.redact import clip
 from telemetry.enqueue import TRIP_FINALIZE, task_enqueue_on_commit
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
@@ -157,7 +156,7 @@ def upload_describe(upload: TorqueUpload) -> dict[str, object]:
     return {
         "message_kind": upload.kind,
         "protocol_version": upload.protocol_version,
-        "session": clip(upload.session, 64, current_event().secrets),
+        "session": current_event().client_text(upload.session, 64),
         "trip_key": upload.trip_key,
         "reading_at": upload.recorded_at,  # orjson writes it as isoformat() would, without a 1 us call here
         "key_count": upload.key_count,

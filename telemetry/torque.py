@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
+
+from logging_policy.redact import clip
 
 KM_TO_MILES = 0.621371192
 LITRES_TO_GALLONS = 0.264172052
@@ -87,6 +90,12 @@ LATEST_MS = 4_102_444_800_000  # 2100-01-01
 
 Kind = Literal["reading", "metadata", "notice"]
 
+# C0, DEL and C1 controls: PostgreSQL stores no NUL in text or jsonb, and none of them belongs in an
+# identifier, a key or a PID name. Torque sends none; a value holding one is dropped and listed as
+# rejected (docs/units.md, "Control characters"), a `session` holding one refuses the reading (E307).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTER = "control_character"
+
 
 class PayloadError(ValueError):
     """The payload cannot be stored at all; `code` is from the error taxonomy (E3xx)."""
@@ -128,6 +137,24 @@ def trip_key(session: str) -> str:
     if len(session) <= 64 and session.isprintable():
         return session
     return "h:" + hashlib.sha256(session.encode()).hexdigest()[:62]
+
+
+def has_control(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def printable_key(key: str) -> str:
+    """`key` with each control character spelled as an escape (`k\\x00d`), to list it as rejected."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", key) if has_control(key) else key
+
+
+def _text_field(upload: TorqueUpload, items: Mapping[str, str], key: str, limit: int) -> str:
+    """The text of an optional protocol field (`id`, `v`), or "" and the key listed as rejected."""
+    raw = items.get(key, "")
+    if has_control(raw):
+        upload.rejected[key] = CONTROL_CHARACTER
+        return ""
+    return clip(raw, limit)  # scrubbed, then cut: `v=jane.doe@example.com` must not leave `jane.doe@example`
 
 
 def parse_number(raw: str) -> float | None:
@@ -177,6 +204,9 @@ def parse_upload(params: Iterable[tuple[str, str]] | Mapping[str, str]) -> Torqu
             continue
         for prefix in METADATA_PREFIXES:
             if key.startswith(prefix) and len(key) > len(prefix):
+                if has_control(key) or has_control(raw):
+                    upload.rejected[clip(printable_key(key), 64)] = CONTROL_CHARACTER
+                    break
                 pid = key[len(prefix):][:32]
                 meta = upload.metadata.setdefault(pid, PidMeta(pid=pid))
                 setattr(meta, _META_ATTR[prefix], raw.strip()[:128])
@@ -186,14 +216,20 @@ def parse_upload(params: Iterable[tuple[str, str]] | Mapping[str, str]) -> Torqu
     elif "notice" in items or "noticeclass" in items:
         upload.kind = "notice"
     if upload.kind != "reading":
-        upload.session = items.get("session", "").strip()[:128]
+        session = items.get("session", "").strip()
+        if has_control(session):  # a name or a notice is stored without it: nothing is keyed by it
+            upload.rejected["session"] = CONTROL_CHARACTER
+        else:
+            upload.session = session[:128]
         return upload
     return parse_reading(items, upload=upload)
 
 
 def _upload_of(items: Mapping[str, str]) -> TorqueUpload:
-    return TorqueUpload(kind="reading", device_id=items.get("id", "")[:64], protocol_version=items.get("v", "")[:16],
-                        had_email="eml" in items, key_count=len(items))
+    upload = TorqueUpload(kind="reading", had_email="eml" in items, key_count=len(items))
+    upload.device_id = _text_field(upload, items, "id", 64)
+    upload.protocol_version = _text_field(upload, items, "v", 16)
+    return upload
 
 
 def parse_reading(items: Mapping[str, str], *, upload: TorqueUpload | None = None) -> TorqueUpload:
@@ -203,6 +239,9 @@ def parse_reading(items: Mapping[str, str], *, upload: TorqueUpload | None = Non
     session = items.get("session", "").strip()
     if not session:
         raise PayloadError("E302", "The upload has no `session`; Torque Pro always sends one.")
+    if has_control(session):
+        # The session is the trip's identity: a value cleaned here could join another session's trip.
+        raise PayloadError("E307", "`session` holds a control character (NUL, newline, ...); it names a trip.")
     upload.session = session[:128]
     upload.trip_key = trip_key(session)
     upload.recorded_at = parse_time(items.get("time"))
@@ -212,7 +251,11 @@ def parse_reading(items: Mapping[str, str], *, upload: TorqueUpload | None = Non
             continue
         pid = PIDS.get(key)
         if pid is None:
-            if key.startswith("k"):
+            if not key.startswith("k"):
+                continue
+            if has_control(key) or has_control(raw):
+                upload.rejected[clip(printable_key(key), 64)] = CONTROL_CHARACTER
+            else:
                 upload.unknown[key[:32]] = raw[:MAX_RAW_VALUE_LENGTH]
             continue
         value = parse_number(raw)

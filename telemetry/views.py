@@ -6,8 +6,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -90,6 +91,8 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
             upload = parsed
     except (RequestDataTooBig, TooManyFieldsSent):
         pass
+    except (BadRequest, MultiPartParserError):  # a form in latin-1 (Django takes UTF-8 only), a broken multipart
+        refused = ("E308", None)
     except PayloadError as exc:
         refused = (exc.code, exc.message)
     with event.timer("auth"):
@@ -110,7 +113,7 @@ def _trip_json(trip: Trip) -> dict[str, Any]:
 
 
 def vehicle_trips(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    if denied := vehicle_read_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id, shows=("trip",)):
         return denied
     trips = Trip.objects.filter(vehicle_id=vehicle_id).order_by("-started_at")[:TRIPS_PAGE_SIZE]
     return JsonResponse({"vehicle_id": vehicle_id, "trips": [_trip_json(t) for t in trips]})
@@ -120,8 +123,8 @@ def trip_detail(request: HttpRequest, trip_id: int) -> JsonResponse:
     trip = Trip.objects.filter(pk=trip_id).first()
     if trip is None:
         # Only those who could read some trip learn that this one does not exist.
-        return vehicle_access_denied(request, vehicle_id=-1) or error_response("E004")
+        return vehicle_access_denied(request, vehicle_id=-1, shows=("trip",)) or error_response("E004")
     current_event().set("trip", id=trip.pk)
-    if denied := vehicle_read_denied(request, trip.vehicle_id):
+    if denied := vehicle_read_denied(request, trip.vehicle_id, shows=("trip",)):
         return denied
     return JsonResponse(_trip_json(trip))

@@ -14,7 +14,7 @@ PAGE_SIZE = 100
 
 
 def vehicle_charging(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    if denied := vehicle_read_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id, shows=("chargingsession",)):
         return denied
     sessions = ChargingSession.objects.filter(vehicle_id=vehicle_id).only(*CHARGING_FIELDS).order_by("-started_at")
     rows = [row_json(s, CHARGING_FIELDS) for s in sessions[:PAGE_SIZE]]
@@ -22,7 +22,7 @@ def vehicle_charging(request: HttpRequest, vehicle_id: int) -> JsonResponse:
 
 
 def vehicle_refuels(request: HttpRequest, vehicle_id: int) -> JsonResponse:
-    if denied := vehicle_read_denied(request, vehicle_id):
+    if denied := vehicle_read_denied(request, vehicle_id, shows=("refuel",)):
         return denied
     refuels = Refuel.objects.filter(vehicle_id=vehicle_id).order_by("-detected_at")[:PAGE_SIZE]
     return JsonResponse({"vehicle_id": vehicle_id, "refuels": [row_json(r, REFUEL_FIELDS) for r in refuels]})

@@ -17,7 +17,7 @@ EXTRA_FIELDS = (
 
 def vehicle_stats(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     """Same access rule as the trips API. A vehicle never refreshed answers as tier `new` with no figures."""
-    vehicle = vehicle_read(request, vehicle_id)
+    vehicle = vehicle_read(request, vehicle_id, shows=("vehiclestats",))
     if isinstance(vehicle, JsonResponse):
         return vehicle
     context = vehicle_context_add(vehicle=vehicle)

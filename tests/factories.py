@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import Permission, User
+
 from telemetry.models import BatteryHealthSample, Trip, Vehicle
+
+# What the read API's answers hold: staff need the admin's view permission on each (telemetry/auth.py).
+READ_API_MODELS = ("vehicle", "trip", "vehiclestats", "chargingsession", "refuel")
 
 
 def trip_make(vehicle: Vehicle, started_at: datetime, *, closed: bool = True, **figures: Any) -> Trip:
@@ -24,3 +29,11 @@ def sample_make(trip: Trip, capacity_kwh: float, lifetime_miles: float, *, is_es
         vehicle_id=trip.vehicle_id, trip=trip, capacity_kwh=capacity_kwh, is_estimate=is_estimate,
         lifetime_miles=lifetime_miles, at=trip.ended_at or trip.last_reading_at,
     )
+
+
+def staff_make(username: str, *, views: tuple[str, ...] = READ_API_MODELS, password: str = "pw-staff-123") -> User:
+    """A staff user with the view permission of each telemetry model in `views`, and no other."""
+    user = User.objects.create_user(username, password=password, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="telemetry", codename__in=[f"view_{name}" for name in views]))
+    return user

@@ -18,6 +18,7 @@ def policy_form_data(policy: LoggingPolicy, *, rules: dict[str, dict[str, Any]] 
                   dry_run=policy.dry_run)
     values.update(changes)
     data = {k: v for k, v in values.items() if v is not False}
+    data["edited_version"] = policy.version  # the page's hidden field: the version it was loaded at
     if data.get("dry_run") is True:
         data["dry_run"] = "on"
     existing = list(policy.rules.order_by("operation"))

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.log import log_response
 
 from logging_policy.log_filters import UPLOAD_PREFIX, PlainLogRedactFilter, plain_log_redact
+from logging_policy.redact import token_shaped
+from telemetry.tokens import token_generate
 
 TOKEN = "S3cretUpl0adT0kenXYZ"
 
@@ -109,3 +111,25 @@ def test_a_traceback_another_handler_formatted_first_is_redacted_too() -> None:
     logging.Formatter().format(record)  # an unfiltered handler caches exc_text on the record
     assert PlainLogRedactFilter().filter(record) is True
     assert record.exc_text is not None and record.exc_text.endswith("ValueError: no vehicle for [redacted]")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Invalid request from ip=203.0.113.9: Invalid HTTP Version: 'x'",
+     "Invalid request from ip=203.0.113.0/24: Invalid HTTP Version: 'x'"),
+    ("Invalid request from ip=2001:db8:1:2::7: Invalid HTTP method: 'x'",
+     "Invalid request from ip=2001:db8:1::/48: Invalid HTTP method: 'x'"),
+    ("Invalid request from ip=unix:/run/x.sock: bad", "Invalid request from ip=unix:/run/x.sock: bad"),  # no address
+    ("Authorization: Bearer eyJhbGciOi.x9 refused", "Authorization: Bearer [redacted] refused"),
+    ("Forbidden (CSRF token missing.): /admin/login/", "Forbidden (CSRF token missing.): /admin/login/"),
+])
+def test_gunicorn_lines_keep_a_network_not_an_address_and_lose_credentials(line: str, expected: str) -> None:
+    assert plain_log_redact(line, request_log=True) == expected
+
+
+def test_every_generated_token_is_token_shaped_and_hex_runs_are_not() -> None:
+    """The plain logs and the events' headers find tokens by their shape: it must be token_generate's."""
+    for _ in range(2000):
+        token = token_generate()
+        assert token_shaped(f"Host '{token}'.") == (token,)
+        assert plain_log_redact(f"Invalid HTTP_HOST header: '{token}'") == "Invalid HTTP_HOST header: '[redacted]'"
+    assert token_shaped("trace 0123456789abcdef0123456789abcdef, a uuid 1b4e28ba-2fa1-11d2-883f-0016d3cca427") == ()

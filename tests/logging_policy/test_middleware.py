@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +12,11 @@ from django.test import RequestFactory
 
 from logging_policy.current import current_event
 from logging_policy.middleware import (
-    WideEventMiddleware, client_network, content_length, traceparent_parse, unrouted_path,
+    WideEventMiddleware,
+    client_network,
+    content_length,
+    traceparent_parse,
+    unrouted_path,
 )
 from telemetry.drive_sim import DrivePlan, drive_readings
 from tests.telemetry.budget import steady_upload_queries
@@ -149,7 +154,7 @@ def test_middleware_directly_binds_the_event_and_echoes_the_id(wide_events) -> N
         current_event().set("business", handled=True)
         return HttpResponse("fine")
 
-    request = RequestFactory().get("/direct", HTTP_X_REQUEST_ID="direct-1", CONTENT_LENGTH="junk")
+    request = RequestFactory().get("/direct", HTTP_X_REQUEST_ID="direct-1", CONTENT_LENGTH="")
     response = WideEventMiddleware(view)(request)
     assert seen == ["direct-1"] and response["X-Request-ID"] == "direct-1"
     assert current_event().request_id == ""  # unbound once the request is over
@@ -173,9 +178,26 @@ def test_a_view_that_raises_still_gets_its_event_emitted_and_dropped_from_the_re
     assert event["business"] == {"trip_created": True} and not hasattr(request, "wide_event")
 
 
-def test_helpers_are_defensive() -> None:
-    assert content_length("-5") == 0 and content_length("12") == 12 and content_length(None) == 0
-    assert content_length("x") == 0
+@pytest.mark.parametrize("declared", ["18446744073709551616", str(2**63), "junk", "-5"])
+def test_a_content_length_that_is_no_size_is_refused_before_the_view(wide_events, declared) -> None:
+    """`18446744073709551616` was written as a string where the schema says integer."""
+    def view(request: HttpRequest) -> HttpResponse:
+        raise AssertionError("the view must not run")
+
+    request = RequestFactory().post("/api/torque/upload/x", "session=1", content_type="text/plain",
+                                    CONTENT_LENGTH=declared)
+    response = WideEventMiddleware(view)(request)
+    assert (response.status_code, orjson.loads(response.content)["error"]["code"]) == (400, "E006")
+    [event] = wide_events.events
+    assert event["error"]["code"] == "E006" and event["http"]["status_code"] == 400
+    assert "request_size_bytes" not in event["http"]  # the autouse check validates the rest against the schema
+
+
+def test_content_length_is_a_size_or_none() -> None:
+    assert content_length("12") == 12 and content_length(None) == 0 and content_length("") == 0
+    assert content_length(str(2**63 - 1)) == 2**63 - 1
+    for malformed in ("-5", "x", "1e3", "٣", " 12", str(2**63), "18446744073709551616", "9" * 40):
+        assert content_length(malformed) is None, malformed
 
 
 TOKEN = "AbCdEfGhIjKlMnOpQrStUvWx-_0123456"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Trip
 from telemetry.tokens import token_hash, token_matches
 from telemetry.trips import trip_finalize
+from tests.factories import staff_make
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +69,7 @@ def test_every_api_endpoint_refuses_anyone_but_the_owner_and_staff(client, volt,
     missing = reverse("trip_detail", kwargs={"trip_id": owned["trip_id"] + 1000})
     assert client.get(missing).status_code == 401
     assert client.get(missing, headers={"Authorization": f"Bearer {volt.token}"}).status_code == 403
-    User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    staff_make("staffer")
     client.login(username="staffer", password="pw-staff-123")
     assert client.get(missing).status_code == 404
 
@@ -84,7 +86,7 @@ def test_a_missing_vehicle_is_404_to_staff_on_every_route_and_looks_like_someone
     routes = [url_for(pattern, missing) for pattern in api_patterns()]
     assert len([url for url in routes if "/vehicles/" in url]) == 4
     User.objects.create_user("plain", password="pw-plain-123")
-    User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    staff_make("staffer")
     for url in routes:
         assert answer(client.get(url)) == (401, ["error"], "E401"), url
         token = client.get(url, headers={"Authorization": f"Bearer {volt.token}"})
@@ -94,6 +96,43 @@ def test_a_missing_vehicle_is_404_to_staff_on_every_route_and_looks_like_someone
         client.login(username="staffer", password="pw-staff-123")
         assert answer(client.get(url)) == (404, ["error"], "E004"), url
         client.logout()
+
+
+def test_staff_read_what_their_admin_view_permissions_show(client, owned) -> None:
+    """A staff user with no view permission on vehicles read every vehicle through the JSON API."""
+    needs = {"vehicle_trips": "trip", "trip_detail": "trip", "vehicle_stats": "vehiclestats",
+             "vehicle_charging": "chargingsession", "vehicle_refuels": "refuel"}
+    assert set(needs) == {pattern.name for pattern in api_patterns()}
+    bare = staff_make("bare", views=())
+    only_vehicles = staff_make("only-vehicles", views=("vehicle",))
+    for pattern in api_patterns():
+        url = url_for(pattern, owned)
+        client.force_login(bare)
+        refused = client.get(url)
+        assert answer(refused) == (403, ["error"], "E402"), url
+        assert "telemetry.view_vehicle" in refused.json()["error"]["message"], url
+        client.force_login(only_vehicles)
+        refused = client.get(url)
+        assert answer(refused) == (403, ["error"], "E402"), url
+        assert refused.json()["error"]["message"].endswith(f"telemetry.view_{needs[pattern.name]}."), url
+        client.force_login(staff_make(f"can-{pattern.name}", views=("vehicle", needs[pattern.name])))
+        assert client.get(url).status_code == 200, url
+    # Without the permission a missing trip is a 403 too: only those who may read trips learn it is missing.
+    client.force_login(bare)
+    assert client.get(f"/api/trips/{owned['trip_id'] + 1000}/").status_code == 403
+
+
+@pytest.mark.parametrize("big", [2**63, 10**20 - 1, 10**40])
+def test_an_id_beyond_bigint_does_not_route_and_its_event_keeps_integers(admin_client, client, volt, wide_events,
+                                                                          big) -> None:
+    """A 20-digit id reached the view and the event as a string (`vehicle.id: "99999999999999999999"`)."""
+    routes = [re.sub(r"<\w+:\w+>", str(big), str(pattern.pattern)) for pattern in api_patterns()]
+    for url in ("/" + route for route in routes):
+        assert answer(admin_client.get(url)) == (404, ["error"], "E004"), url
+        token = client.get(url, headers={"Authorization": f"Bearer {volt.token}"})
+        assert answer(token) == (404, ["error"], "E004"), url
+    assert len(wide_events.events) == 2 * len(routes)  # each valid against the schema (the autouse check)
+    assert all("id" not in event.get("vehicle", {}) for event in wide_events.events)
 
 
 def test_every_admin_page_needs_a_staff_login_with_the_models_permission(client, owned) -> None:

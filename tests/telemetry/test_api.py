@@ -11,6 +11,7 @@ from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Trip
 from telemetry.trips import trip_finalize
 from telemetry.views import TRIP_FIELDS
+from tests.factories import staff_make
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 5, 5, 9, 0, tzinfo=UTC)
@@ -56,9 +57,8 @@ def test_other_vehicles_token_gets_403(client, new_vehicle, volt, finished_trip)
     assert client.get(f"/api/trips/{finished_trip.pk}/", headers=auth).status_code == 403
 
 
-def test_staff_reads_everything_and_missing_trip_is_404(client, volt, finished_trip) -> None:
-    staff = User.objects.create_user("ops", password="x", is_staff=True)
-    client.force_login(staff)
+def test_staff_with_view_permissions_reads_everything_and_missing_trip_is_404(client, volt, finished_trip) -> None:
+    client.force_login(staff_make("ops"))
     assert client.get(f"/api/vehicles/{volt.vehicle.pk}/trips/").status_code == 200
     response = client.get("/api/trips/999999/")
     assert response.status_code == 404 and response.json()["error"]["code"] == "E004"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_readings
 from telemetry.models import ChargingSession, Refuel, VehicleStats
 from telemetry.views_charging import CHARGING_FIELDS, REFUEL_FIELDS
+from tests.factories import staff_make
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 5, 5, 21, 0, tzinfo=UTC)
@@ -49,8 +50,7 @@ def test_access_rule_is_the_trips_one(client, new_vehicle, history) -> None:
         url = f"/api/vehicles/{history.vehicle.pk}/{suffix}/"
         assert client.get(url).json()["error"]["code"] == "E401"
         assert client.get(url, headers={"Authorization": f"Bearer {other.token}"}).status_code == 403
-    staff = User.objects.create_user("ops", password="x", is_staff=True)
-    client.force_login(staff)
+    client.force_login(staff_make("ops"))
     assert len(client.get(f"/api/vehicles/{history.vehicle.pk}/refuels/").json()["refuels"]) == 1
 
 
