@@ -1,0 +1,152 @@
+"""Per-key adaptive keep rates: a flood of one kind of event is sampled down to its budget.
+
+A sampling key is the operation plus the values of the policy's key fields (by default
+`http.status_code` and `error.code`); an unrouted request adds its route class (`static`,
+`scanner`, `other`), never its path, so a scanner inventing paths makes no new keys.
+
+Per key, each process keeps an exponentially weighted count of the events it decided:
+
+    x <- x * exp(-dt / TAU_S) + 1          (dt: seconds since the key's previous event)
+
+so x is about the number of events in the last TAU_S seconds. With a budget of B kept
+events a minute, the key's events are kept with probability
+
+    p = min(base, b / x),   b = B * TAU_S / 60
+
+(base: the rate the policy's rules give). A steady flood of r events a second has
+x -> r * TAU_S and keeps B a minute; a rare key (x <= b) keeps its base rate; a new
+burst of n events keeps its first b whole and then ever fewer, b * (1 + ln(n / b)) in
+all. The count is updated on every event, so a burst is brought under budget while it
+lasts; `cap(key)` is what the decision reads: b / x as of the key's previous event
+(so each event's p depends only on events before it, which keeps 1/p unbiased). Once a
+second every key's count decays to the present and keys that went quiet are dropped;
+at most MAX_KEYS keys are held, any further key shares one overflow key.
+
+Per process, with no network call: N processes each keep up to B a minute for a key,
+so the fleet keeps at most N * B (docs/policy.md).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+TAU_S = 15.0  # the moving average's time constant (as Refinery's 15 s adjustment interval)
+TICK_S = 1.0  # every key's count is decayed to the present at most this often
+MAX_KEYS = 1000
+FORGET_BELOW = 0.05  # a key whose count decayed below this is as good as never seen: dropped
+OVERFLOW_KEY = "(other keys)"
+UNROUTED = "http_unrouted"
+
+_STATIC = re.compile(r"^/(static|media)/|\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|txt|xml|webmanifest)$")
+_SCANNER = re.compile(r"\.(php\d?|aspx?|jsp|cgi|env|git|sql|bak|ini|ya?ml|old|zip|tar|gz)(/|$)|/(wp-|wordpress|"
+                      r"phpmyadmin|cgi-bin|\.well-known/security|\.git|\.env|\.aws|vendor/|boaform|actuator)",
+                      re.IGNORECASE)
+
+
+def route_class(path: str) -> str:
+    """What an unrouted path looks like: `static` (a file), `scanner` (a probe for software), `other`."""
+    lowered = path.lower()
+    if _SCANNER.search(lowered):
+        return "scanner"
+    if _STATIC.search(lowered):
+        return "static"
+    return "other"
+
+
+@cache
+def _paths(fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((head, tail) for head, _, tail in (f.partition(".") for f in fields))
+
+
+def sampling_key(operation: str, event: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    """`operation|value|...` for the key fields (empty when absent); unrouted requests add their route class."""
+    parts = [operation]
+    if operation == UNROUTED:
+        http = event.get("http")
+        parts.append(route_class(str(http.get("path", ""))) if isinstance(http, dict) else "other")
+    for head, tail in _paths(fields):
+        section = event.get(head)
+        value = section.get(tail) if isinstance(section, dict) else None
+        parts.append("" if value is None else str(value)[:40])
+    return "|".join(parts)
+
+
+class AdaptiveRates:
+    """The per-key counts of one process and the rate caps derived from them."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._counts: dict[str, list[float]] = {}  # key -> [x, time of its last event, b]
+        self._caps: dict[str, float] = {}  # key -> b / x; a key absent is not capped
+        self._ticked = clock()
+        self._lock = threading.Lock()
+
+    def resolve(self, key: str) -> str:
+        """`key`, or the overflow key when MAX_KEYS others are held already."""
+        if key in self._counts or len(self._counts) < MAX_KEYS:
+            return key
+        return OVERFLOW_KEY
+
+    def cap(self, key: str) -> float:
+        """The highest keep probability the key's budget allows for its next event (may exceed 1)."""
+        return self._caps.get(key, math.inf)
+
+    def record(self, key: str, budget_per_minute: float) -> None:
+        """Count one decided event of `key` (after its decision) and update the key's cap."""
+        now = self.clock()
+        b = budget_per_minute * TAU_S / 60.0
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is None:
+                if len(self._counts) >= MAX_KEYS:
+                    key = OVERFLOW_KEY
+                    entry = self._counts.get(key)
+            if entry is None:
+                entry = self._counts[key] = [0.0, now, b]
+            entry[0] = entry[0] * math.exp((entry[1] - now) / TAU_S) + 1.0
+            entry[1], entry[2] = now, b
+            self._caps[key] = b / entry[0]
+            if now - self._ticked >= TICK_S:
+                self._tick(now)
+
+    def _tick(self, now: float) -> None:
+        # A key that went quiet must not keep the low cap of its last flood event until its next event.
+        self._ticked = now
+        for key, entry in list(self._counts.items()):
+            x = entry[0] * math.exp((entry[1] - now) / TAU_S)
+            if x < FORGET_BELOW:
+                del self._counts[key]
+                self._caps.pop(key, None)
+            else:
+                entry[0], entry[1] = x, now
+                self._caps[key] = entry[2] / x
+
+    def snapshot(self) -> dict[str, float]:
+        """Key -> current cap (tests, the overview's local view)."""
+        with self._lock:
+            return dict(self._caps)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._caps.clear()
+
+
+RATES = AdaptiveRates()
+
+
+def _after_fork() -> None:
+    # A forked child (Celery prefork, gunicorn) counts its own events from scratch; a lock held by
+    # another thread at fork time would never be released in the child.
+    RATES._lock = threading.Lock()  # noqa: SLF001 - the module owns its instance
+    RATES.forget()
+
+
+os.register_at_fork(after_in_child=_after_fork)
