@@ -8,18 +8,19 @@ Per key, each process keeps an exponentially weighted count of the events it dec
 
     x <- x * exp(-dt / TAU_S) + 1          (dt: seconds since the key's previous event)
 
-so x is about the number of events in the last TAU_S seconds. With a budget of B kept
-events a minute, the key's events are kept with probability
+so x is about the number of events in the last minute (TAU_S = 60 s). With a budget of
+B kept events a minute, the key's events are kept with probability
 
-    p = min(base, b / x),   b = B * TAU_S / 60
+    p = min(base, B / x)
 
 (base: the rate the policy's rules give). A steady flood of r events a second has
-x -> r * TAU_S and keeps B a minute; a rare key (x <= b) keeps its base rate; a new
-burst of n events keeps its first b whole and then ever fewer, b * (1 + ln(n / b)) in
-all. The count is updated on every event, so a burst is brought under budget while it
-lasts; `cap(key)` is what the decision reads: b / x as of the key's previous event
-(so each event's p depends only on events before it, which keeps 1/p unbiased). Once a
-second every key's count decays to the present and keys that went quiet are dropped;
+x -> 60 r and keeps B a minute; a rare key (x <= B) keeps its base rate; a new burst of
+n events within seconds keeps its first B whole and then ever fewer, about
+B * (1 + ln(n / B)) in all. The count is updated on every event, so a burst is sampled
+down while it lasts, whether it takes two seconds or forty; `cap(key)` is what the decision reads: b / x as of the key's previous event
+(so each event's p depends only on events before it, which keeps 1/p unbiased). At most
+once a second (`advance`, called before a decision) every key's count decays to the present,
+so a key that went quiet an hour ago is whole again, and keys that went quiet are dropped;
 at most MAX_KEYS keys are held, any further key shares one overflow key.
 
 Per process, with no network call: N processes each keep up to B a minute for a key,
@@ -37,7 +38,10 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
-TAU_S = 15.0  # the moving average's time constant (as Refinery's 15 s adjustment interval)
+# The moving average's time constant: a minute, the budget's unit, so that B / x is the budget's share
+# of the last minute's events. Shorter would converge faster on a steady flood but let a burst that
+# lasts longer than it keep more (docs/policy.md).
+TAU_S = 60.0
 TICK_S = 1.0  # every key's count is decayed to the present at most this often
 MAX_KEYS = 1000
 FORGET_BELOW = 0.05  # a key whose count decayed below this is as good as never seen: dropped
@@ -95,13 +99,23 @@ class AdaptiveRates:
         return OVERFLOW_KEY
 
     def cap(self, key: str) -> float:
-        """The highest keep probability the key's budget allows for its next event (may exceed 1)."""
+        """The highest keep probability the key's budget allows for its next event (may exceed 1).
+
+        As of the key's previous event or the last tick, whichever is later.
+        """
         return self._caps.get(key, math.inf)
+
+    def advance(self) -> None:
+        """Decay every key's count to the present when a tick is due (a clock read otherwise)."""
+        now = self.clock()
+        if now - self._ticked >= TICK_S:
+            with self._lock:
+                self._tick(now)
 
     def record(self, key: str, budget_per_minute: float) -> None:
         """Count one decided event of `key` (after its decision) and update the key's cap."""
         now = self.clock()
-        b = budget_per_minute * TAU_S / 60.0
+        b = budget_per_minute * TAU_S / 60.0  # the budget over one time constant
         with self._lock:
             entry = self._counts.get(key)
             if entry is None:
@@ -113,8 +127,6 @@ class AdaptiveRates:
             entry[0] = entry[0] * math.exp((entry[1] - now) / TAU_S) + 1.0
             entry[1], entry[2] = now, b
             self._caps[key] = b / entry[0]
-            if now - self._ticked >= TICK_S:
-                self._tick(now)
 
     def _tick(self, now: float) -> None:
         # A key that went quiet must not keep the low cap of its last flood event until its next event.

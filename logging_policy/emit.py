@@ -108,6 +108,7 @@ def event_emit(event: WideEvent) -> bool:
         if data is None:
             return False
         policy = policy_current()
+        RATES.advance()
         decision = decide(policy, data, RATES)
         sampling: dict[str, Any] = {
             "reason": decision.reason,

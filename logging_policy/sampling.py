@@ -29,7 +29,7 @@ AUDIT_EVENTS = frozenset({"policy_changed", "policy_republished"})
 KEY_FIELDS = ("http.status_code", "error.code", "error.category", "http.method", "task.state",
               "vehicle.usage_tier")
 DEFAULT_KEY_FIELDS = ("http.status_code", "error.code")
-DEFAULT_BUDGET_PER_MINUTE = 800
+DEFAULT_BUDGET_PER_MINUTE = 200
 
 
 @dataclass(frozen=True, slots=True)
