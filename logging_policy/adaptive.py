@@ -35,7 +35,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
 # The moving average's time constant: a minute, the budget's unit, so that B / x is the budget's share
@@ -64,22 +63,22 @@ def route_class(path: str) -> str:
     return "other"
 
 
-@cache
-def _paths(fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def key_paths(fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """("http.status_code", ...) -> (("http", "status_code"), ...)."""
     return tuple((head, tail) for head, _, tail in (f.partition(".") for f in fields))
 
 
-def sampling_key(operation: str, event: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+def sampling_key(operation: str, event: Mapping[str, Any], paths: tuple[tuple[str, str], ...]) -> str:
     """`operation|value|...` for the key fields (empty when absent); unrouted requests add their route class."""
-    parts = [operation]
+    key = operation
     if operation == UNROUTED:
         http = event.get("http")
-        parts.append(route_class(str(http.get("path", ""))) if isinstance(http, dict) else "other")
-    for head, tail in _paths(fields):
+        key += "|" + (route_class(str(http.get("path", ""))) if isinstance(http, dict) else "other")
+    for head, tail in paths:
         section = event.get(head)
-        value = section.get(tail) if isinstance(section, dict) else None
-        parts.append("" if value is None else str(value)[:40])
-    return "|".join(parts)
+        value = section.get(tail) if type(section) is dict else None
+        key += "|" if value is None else "|" + (value if type(value) is str else str(value))[:40]
+    return key
 
 
 class AdaptiveRates:
@@ -88,22 +87,17 @@ class AdaptiveRates:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._counts: dict[str, list[float]] = {}  # key -> [x, time of its last event, b]
-        self._caps: dict[str, float] = {}  # key -> b / x; a key absent is not capped
+        # key -> b / x; a key absent is not capped. Read by `decide` directly (a method call costs more).
+        self.caps: dict[str, float] = {}
         self._ticked = clock()
         self._lock = threading.Lock()
-
-    def resolve(self, key: str) -> str:
-        """`key`, or the overflow key when MAX_KEYS others are held already."""
-        if key in self._counts or len(self._counts) < MAX_KEYS:
-            return key
-        return OVERFLOW_KEY
 
     def cap(self, key: str) -> float:
         """The highest keep probability the key's budget allows for its next event (may exceed 1).
 
         As of the key's previous event or the last tick, whichever is later.
         """
-        return self._caps.get(key, math.inf)
+        return self.caps.get(key, math.inf)
 
     def advance(self) -> None:
         """Decay every key's count to the present when a tick is due (a clock read otherwise)."""
@@ -126,7 +120,7 @@ class AdaptiveRates:
                 entry = self._counts[key] = [0.0, now, b]
             entry[0] = entry[0] * math.exp((entry[1] - now) / TAU_S) + 1.0
             entry[1], entry[2] = now, b
-            self._caps[key] = b / entry[0]
+            self.caps[key] = b / entry[0]
 
     def _tick(self, now: float) -> None:
         # A key that went quiet must not keep the low cap of its last flood event until its next event.
@@ -135,20 +129,20 @@ class AdaptiveRates:
             x = entry[0] * math.exp((entry[1] - now) / TAU_S)
             if x < FORGET_BELOW:
                 del self._counts[key]
-                self._caps.pop(key, None)
+                self.caps.pop(key, None)
             else:
                 entry[0], entry[1] = x, now
-                self._caps[key] = entry[2] / x
+                self.caps[key] = entry[2] / x
 
     def snapshot(self) -> dict[str, float]:
         """Key -> current cap (tests, the overview's local view)."""
         with self._lock:
-            return dict(self._caps)
+            return dict(self.caps)
 
     def forget(self) -> None:
         with self._lock:
             self._counts.clear()
-            self._caps.clear()
+            self.caps.clear()
 
 
 RATES = AdaptiveRates()

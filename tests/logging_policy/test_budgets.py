@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from logging_policy.adaptive import MAX_KEYS, OVERFLOW_KEY, TAU_S, AdaptiveRates, route_class, sampling_key
+from logging_policy.adaptive import (
+    MAX_KEYS,
+    OVERFLOW_KEY,
+    TAU_S,
+    AdaptiveRates,
+    key_paths,
+    route_class,
+    sampling_key,
+)
 from logging_policy.estimator import HTSums
 from logging_policy.sampling import (
     Decision,
@@ -177,6 +185,9 @@ def test_quiet_keys_are_forgotten() -> None:
 
 def test_the_key_names_the_operation_and_the_policy_fields() -> None:
     event = {"operation": "vehicle_trips", "http": {"status_code": 403, "method": "GET"}, "error": {"code": "E402"}}
-    assert sampling_key("vehicle_trips", event, ("http.status_code", "error.code")) == "vehicle_trips|403|E402"
-    assert sampling_key("vehicle_trips", event, ("http.method",)) == "vehicle_trips|GET"
-    assert sampling_key("trip_finalize", {"task": {"state": "SUCCESS"}}, ("http.status_code",)) == "trip_finalize|"
+    default = key_paths(("http.status_code", "error.code"))
+    assert sampling_key("vehicle_trips", event, default) == "vehicle_trips|403|E402"
+    assert sampling_key("vehicle_trips", event, key_paths(("http.method",))) == "vehicle_trips|GET"
+    assert sampling_key("trip_finalize", {"task": {"state": "SUCCESS"}}, default) == "trip_finalize||"
+    assert sampling_key("http_unrouted", {"http": {"path": "/.env", "status_code": 404}}, default) \
+        == "http_unrouted|scanner|404|"
