@@ -69,7 +69,7 @@ class KeyRow:
     @property
     def values(self) -> str:
         """The key without its operation, for display."""
-        return self.key.partition("|")[2].replace("|", " · ") or "—"
+        return " · ".join(value or "–" for value in self.key.split("|")[1:]) or "–"
 
     @property
     def group(self) -> str:
