@@ -4,9 +4,12 @@
 
 Prints one JSON line last (for bench/run_all.py).
 
-Events are generated in seeded chunks (profiles mixed as below); per chunk, the
-full decision and the trace-id hash alone are timed back to back, so their
-ratio is measured side by side on the same machine state. Pure: no Django.
+Events are generated in seeded chunks (profiles mixed as below); per chunk, back to back on
+the same machine state: `decide` with the per-key rates (the budgeted path event_emit takes),
+the same plus the bookkeeping around it (`advance` before, `record` after), `decide` without
+rates (the rules alone: the path before budgets), and the trace-id hash alone. The ratios
+are printed. The synthetic events arrive in no time, so the budgets bind as in a flood:
+the counts are checked against the truth through the weights. Pure: no Django.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logging_policy.sampling import decide, default_policy, trace_draw  # noqa: E402
+from logging_policy.adaptive import AdaptiveRates  # noqa: E402
+from logging_policy.estimator import HTSums  # noqa: E402
+from logging_policy.sampling import budget_per_minute, decide, default_policy, trace_draw  # noqa: E402
 from logging_policy.synthetic import synthetic_event  # noqa: E402
 
 MIX = {"ordinary": 0.90, "new_vehicle": 0.05, "critical": 0.02, "heavy": 0.015, "slow": 0.01, "error": 0.005}
@@ -40,7 +45,10 @@ def main() -> None:
     seen: Counter[str] = Counter()
     kept: Counter[str] = Counter()
     weighted: Counter[str] = Counter()
-    decide_s = draw_s = 0.0
+    decide_s = draw_s = rules_s = cycle_s = 0.0
+    rates, cycle_rates = AdaptiveRates(), AdaptiveRates()
+    budgeted = HTSums()
+    budget = budget_per_minute(policy, "telemetry_upload")
     done = 0
     while done < args.events:
         n = min(args.chunk, args.events - done)
@@ -49,14 +57,29 @@ def main() -> None:
         trace_ids = [e["trace_id"] for e in events]
 
         start = time.perf_counter()
-        decisions = [decide(policy, e) for e in events]
+        decisions = [decide(policy, e, rates) for e in events]
         decide_s += time.perf_counter() - start
+        start = time.perf_counter()
+        for e in events:
+            cycle_rates.advance()
+            d = decide(policy, e, cycle_rates)
+            if d.key:
+                cycle_rates.record(d.key, budget)
+        cycle_s += time.perf_counter() - start
+        start = time.perf_counter()
+        rules = [decide(policy, e) for e in events]
+        rules_s += time.perf_counter() - start
         start = time.perf_counter()
         for t in trace_ids:
             trace_draw(t)
         draw_s += time.perf_counter() - start
 
-        for (profile, _), d in zip(chunk, decisions, strict=True):
+        for d in decisions:  # counted after the timing: the rates each decision read were the previous chunk's
+            if d.key:
+                rates.record(d.key, budget)
+            if d.keep:
+                budgeted = budgeted.add(d.rate)
+        for (profile, _), d in zip(chunk, rules, strict=True):
             seen[profile] += 1
             if d.keep:
                 kept[profile] += 1
@@ -65,8 +88,14 @@ def main() -> None:
 
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or 'cpu'}), "
           f"{args.events:,} events")
-    print(f"decide():      {decide_s / args.events * 1e6:6.2f} us/event  ({args.events / decide_s:,.0f} decisions/s)")
-    print(f"trace_draw():  {draw_s / args.events * 1e6:6.2f} us/event  (decide = {decide_s / draw_s:.1f}x the hash)")
+    us = 1e6 / args.events
+    print(f"decide(rates):      {decide_s * us:6.2f} us/event  ({args.events / decide_s:,.0f} decisions/s)")
+    print(f"  + advance/record: {cycle_s * us:6.2f} us/event  (the event's whole sampling cost)")
+    print(f"decide() rules only:{rules_s * us:6.2f} us/event  (budgeted / rules only = {decide_s / rules_s:.2f}x)")
+    print(f"trace_draw():       {draw_s * us:6.2f} us/event  (decide = {decide_s / draw_s:.1f}x the hash)")
+    print(f"budgeted (the events arrive as a flood): {budgeted.kept:,} kept, estimate {budgeted.estimate:,.0f} "
+          f"({(budgeted.estimate - args.events) / args.events:+.2%}, predicted RSE {budgeted.rse:.2%})")
+    print("per profile, under the rules alone (no budget binds at a normal pace):")
     print(f"{'profile':<12} {'events':>9} {'kept':>8} {'share':>8} {'expected':>8} {'weighted':>11} {'error':>7}")
     total_kept = total_weighted = 0.0
     for profile in profiles:
@@ -80,6 +109,8 @@ def main() -> None:
           f"{total_weighted:>11,.0f} {(total_weighted - args.events) / args.events * 100:>+6.2f}%")
     worst = max(abs(weighted[p] - seen[p]) / seen[p] * 100 for p in profiles)
     print(json.dumps({"bench": "sampling", "events": args.events, "decide_us": round(decide_s / args.events * 1e6, 2),
+                      "decide_rules_only_us": round(rules_s * us, 2), "decide_with_record_us": round(cycle_s * us, 2),
+                      "budgeted_over_rules_only": round(decide_s / rules_s, 2),
                       "decisions_per_s": round(args.events / decide_s),
                       "weighted_error_pct": round((total_weighted - args.events) / args.events * 100, 2),
                       "worst_profile_error_pct": round(worst, 2)}))

@@ -24,9 +24,9 @@ from logging_policy.changes import (
     policy_version_next,
 )
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
-from logging_policy.overview import sampling_overview_view
+from logging_policy.overview import projected_summary, sampling_overview_view
 from logging_policy.policy import CHECK_INTERVAL_S, policy_heal_bound_s
-from logging_policy.sampling import BUSINESS_EVENTS, TIERS
+from logging_policy.sampling import BUSINESS_EVENTS, KEY_FIELDS, TIERS
 
 EDIT_PERMISSION = "logging_policy.change_sampling_policy"
 
@@ -42,7 +42,8 @@ def can_view(request: HttpRequest, model: type[Model]) -> bool:
 def _choices_field(name: str, known: tuple[str, ...], what: str) -> forms.MultipleChoiceField:
     return forms.MultipleChoiceField(
         choices=[(value, value) for value in known],
-        widget=forms.CheckboxSelectMultiple,
+        # The class reaches the group's wrapper; policy_form.css keeps each choice on one line.
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "policy-choices"}),
         required=False,
         help_text=LoggingPolicy._meta.get_field(name).help_text,
         error_messages={"invalid_choice": f"Unknown {what} %(value)s. Known: {', '.join(known)}."},
@@ -52,6 +53,7 @@ def _choices_field(name: str, known: tuple[str, ...], what: str) -> forms.Multip
 class LoggingPolicyForm(forms.ModelForm):
     always_keep_tiers = _choices_field("always_keep_tiers", TIERS, "tier")
     critical_events = _choices_field("critical_events", BUSINESS_EVENTS, "event name")
+    key_fields = _choices_field("key_fields", KEY_FIELDS, "key field")
 
     # The version the page was loaded at: a save from an older one is refused (two admins at once).
     edited_version = forms.IntegerField(widget=forms.HiddenInput)
@@ -59,7 +61,11 @@ class LoggingPolicyForm(forms.ModelForm):
     class Meta:
         model = LoggingPolicy
         fields = ["default_sample_rate", "default_slow_threshold_ms", "moderate_min_trips", "heavy_min_trips",
-                  "always_keep_tiers", "new_vehicle_days", "new_vehicle_rate", "critical_events", "dry_run"]
+                  "always_keep_tiers", "new_vehicle_days", "new_vehicle_rate", "critical_events", "dry_run",
+                  "default_budget_per_minute", "key_fields"]
+
+    class Media:
+        css = {"all": ["logging_policy/policy_form.css"]}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,11 +101,16 @@ class OperationRuleInline(admin.TabularInline):
 class LoggingPolicyAdmin(admin.ModelAdmin):
     form = LoggingPolicyForm
     inlines = [OperationRuleInline]
-    readonly_fields = ["version", "updated_at", "effect", "recent_changes"]
+    readonly_fields = ["version", "updated_at", "effect", "projected", "recent_changes"]
     fieldsets = [
         (None, {"fields": ["version", "updated_at", "dry_run", "effect", "edited_version"]}),
         ("Rates", {"fields": ["default_sample_rate", "new_vehicle_days", "new_vehicle_rate"]}),
         ("Always kept", {"fields": ["default_slow_threshold_ms", "critical_events", "always_keep_tiers"]}),
+        ("Budgets", {"fields": ["default_budget_per_minute", "key_fields", "projected"],
+                     "description": "Client errors and sampled events are counted per key (the operation and "
+                                    "these fields); a key over its budget is sampled down to it, each kept "
+                                    "event weighted by 1 / its keep probability. An operation's rule may set "
+                                    "its own budget."}),
         ("Usage tiers", {"fields": ["moderate_min_trips", "heavy_min_trips"],
                          "description": "light: fewer trips than moderate; heavy: at least the heavy threshold."}),
         ("History", {"fields": ["recent_changes"]}),
@@ -139,6 +150,10 @@ class LoggingPolicyAdmin(admin.ModelAdmin):
         return format_html("<a href='{}' id='sampling-overview-link'>Sampling overview</a>: events seen, kept and "
                            "would keep per operation and reason, last hour and day",
                            reverse("admin:logging_policy_sampling_overview"))
+
+    @admin.display(description="Projected kept events per day")
+    def projected(self, obj: LoggingPolicy) -> str:
+        return projected_summary(policy=obj.payload())
 
     @admin.display(description="Recent changes")
     def recent_changes(self, obj: LoggingPolicy) -> str:

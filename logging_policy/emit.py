@@ -17,12 +17,13 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from logging_policy.adaptive import RATES
 from logging_policy.counters import counters_record
 from logging_policy.events import WideEvent
 from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
 from logging_policy.policy import policy_current
 from logging_policy.redact import redact_line
-from logging_policy.sampling import decide
+from logging_policy.sampling import budget_per_minute, decide
 
 logger = logging.getLogger("wide_events")
 _INFO = logging.INFO
@@ -107,7 +108,8 @@ def event_emit(event: WideEvent) -> bool:
         if data is None:
             return False
         policy = policy_current()
-        decision = decide(policy, data)
+        RATES.advance()
+        decision = decide(policy, data, RATES)
         sampling: dict[str, Any] = {
             "reason": decision.reason,
             "rate": decision.rate,
@@ -120,6 +122,10 @@ def event_emit(event: WideEvent) -> bool:
         if policy.dry_run:
             sampling["dry_run"] = True
             sampling["would_keep"] = decision.would_keep
+        if decision.key:
+            # After the decision: an event's keep probability depends only on the events before it.
+            RATES.record(decision.key, budget_per_minute(policy, data.get("operation", "")))
+            sampling["key"] = decision.key
         data["sampling"] = sampling
         counters_record(operation=data.get("operation", ""), decision=decision)
         if not decision.keep:

@@ -14,7 +14,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from logging_policy.payload import Payload
-from logging_policy.sampling import BUSINESS_EVENTS, TIERS
+from logging_policy.sampling import (
+    BUSINESS_EVENTS,
+    DEFAULT_BUDGET_PER_MINUTE,
+    DEFAULT_KEY_FIELDS,
+    KEY_FIELDS,
+    TIERS,
+)
 
 
 def _rate_validators() -> list[Any]:
@@ -24,6 +30,10 @@ def _rate_validators() -> list[Any]:
 
 def _positive(what: str) -> MinValueValidator:
     return MinValueValidator(1, message=f"{what} must be a positive whole number (at least 1).")
+
+
+def default_key_fields() -> list[str]:
+    return list(DEFAULT_KEY_FIELDS)
 
 
 class LoggingPolicy(models.Model):
@@ -70,6 +80,17 @@ class LoggingPolicy(models.Model):
         help_text="Business facts that make an event always kept (errors always are, and so is policy_changed). "
                   "Each event added means more log volume.",
     )
+    default_budget_per_minute = models.PositiveIntegerField(
+        default=DEFAULT_BUDGET_PER_MINUTE, validators=[_positive("A budget")],
+        help_text="Kept events a minute per sampling key and process, for client errors and sampled events: "
+                  "a flood of one key is sampled down to this; a rarer key keeps its rate. Higher: more log "
+                  "volume, more precise counts.",
+    )
+    key_fields = models.JSONField(
+        default=default_key_fields, blank=True,
+        help_text="Event fields that, with the operation, make a sampling key: each key has its own budget. "
+                  "More fields: more keys, more log volume.",
+    )
     dry_run = models.BooleanField(
         default=False,
         help_text="Preview: keep every event and stamp sampling.would_keep with what this policy would do. "
@@ -104,6 +125,9 @@ class LoggingPolicy(models.Model):
             errors["critical_events"] = (
                 f"Unknown event name(s): {', '.join(unknown_events)}. Known: {', '.join(BUSINESS_EVENTS)}."
             )
+        unknown_fields = sorted(set(self.key_fields or []) - set(KEY_FIELDS))
+        if unknown_fields:
+            errors["key_fields"] = f"Unknown key field(s): {', '.join(unknown_fields)}. Known: {', '.join(KEY_FIELDS)}."
         if errors:
             raise ValidationError(errors)
 
@@ -120,12 +144,15 @@ class LoggingPolicy(models.Model):
             "dry_run": self.dry_run,
             "always_keep_tiers": sorted(self.always_keep_tiers or []),
             "critical_events": sorted(self.critical_events or []),
+            "default_budget_per_minute": self.default_budget_per_minute,
+            "key_fields": [name for name in KEY_FIELDS if name in (self.key_fields or [])],
         }
         data["rules"] = {
             rule.operation: {
                 "sample_rate": rule.sample_rate,
                 "slow_threshold_ms": None if rule.slow_threshold_ms is None else float(rule.slow_threshold_ms),
                 "always_keep": rule.always_keep,
+                "budget_per_minute": rule.budget_per_minute,
             }
             for rule in self.rules.order_by("operation")
         }
@@ -152,6 +179,11 @@ class OperationRule(models.Model):
     )
     always_keep = models.BooleanField(
         default=False, help_text="Keep every event of this operation. On: more log volume.",
+    )
+    budget_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, validators=[_positive("A budget")],
+        help_text="Kept events a minute per key of this operation and process; empty uses the policy's "
+                  "default budget. Higher: more log volume.",
     )
 
     class Meta:

@@ -7,33 +7,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from logging_policy.sampling import AUDIT_EVENTS, OperationRule, PolicySnapshot
+from logging_policy.sampling import (
+    AUDIT_EVENTS,
+    DEFAULT_BUDGET_PER_MINUTE,
+    DEFAULT_KEY_FIELDS,
+    OperationRule,
+    PolicySnapshot,
+)
 
 Payload = dict[str, Any]
 
 SCALAR_FIELDS = ("version", "default_sample_rate", "default_slow_threshold_ms", "heavy_min_trips",
-                 "moderate_min_trips", "new_vehicle_days", "new_vehicle_rate", "dry_run")
+                 "moderate_min_trips", "new_vehicle_days", "new_vehicle_rate", "dry_run", "default_budget_per_minute")
 
 
 def snapshot_to_payload(snapshot: PolicySnapshot) -> Payload:
     payload: Payload = {name: getattr(snapshot, name) for name in SCALAR_FIELDS}
     payload["always_keep_tiers"] = sorted(snapshot.always_keep_tiers)
     payload["critical_events"] = sorted(snapshot.critical_events - AUDIT_EVENTS)
+    payload["key_fields"] = list(snapshot.key_fields)
     payload["rules"] = {
         name: {"sample_rate": rule.sample_rate, "slow_threshold_ms": rule.slow_threshold_ms,
-               "always_keep": rule.always_keep}
+               "always_keep": rule.always_keep, "budget_per_minute": rule.budget_per_minute}
         for name, rule in sorted(snapshot.rules.items())
     }
     return payload
 
 
 def snapshot_from_payload(payload: Payload, *, source: str, degraded: str = "") -> PolicySnapshot:
-    """The snapshot for `payload`; audit events are critical whatever the payload says."""
+    """The snapshot for `payload`; audit events are critical whatever the payload says.
+
+    A payload published before budgets existed (still in the shared cache during a deploy)
+    reads with the default budget and key fields.
+    """
     rules = {
         name: OperationRule(
             sample_rate=float(rule["sample_rate"]),
             slow_threshold_ms=None if rule["slow_threshold_ms"] is None else float(rule["slow_threshold_ms"]),
             always_keep=bool(rule["always_keep"]),
+            budget_per_minute=None if rule.get("budget_per_minute") is None else int(rule["budget_per_minute"]),
         )
         for name, rule in payload["rules"].items()
     }
@@ -48,6 +60,8 @@ def snapshot_from_payload(payload: Payload, *, source: str, degraded: str = "") 
         always_keep_tiers=frozenset(payload["always_keep_tiers"]),
         critical_events=frozenset(payload["critical_events"]) | AUDIT_EVENTS,
         dry_run=bool(payload["dry_run"]),
+        default_budget_per_minute=int(payload.get("default_budget_per_minute", DEFAULT_BUDGET_PER_MINUTE)),
+        key_fields=tuple(payload.get("key_fields", DEFAULT_KEY_FIELDS)),
         rules=rules,
         source=source,
         degraded=degraded,

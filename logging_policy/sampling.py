@@ -1,10 +1,12 @@
-"""Tail sampling: keep or drop a finished wide event. Pure: (policy snapshot, event) -> decision.
+"""Tail sampling: keep or drop a finished wide event. Pure: (policy snapshot, event, adaptive rates) -> decision.
 
-The order is the contract (docs/events.md, DESIGN.md "Sampling"): error, slow,
-critical business event, always-keep operation, always-keep tier, new vehicle,
-then the operation's rate or the default rate. The new-vehicle rate is a floor,
-never a cap, so an operation an admin raised to 100 % stays whole. Random draws
-hash the trace id, so a request and every task it caused are kept or dropped together.
+The order is the contract (docs/policy.md, DESIGN.md "Sampling"): server fault, client
+error (sampled by key), slow, critical business event, always-keep operation, always-keep
+tier, new vehicle, then the operation's rate or the default rate. The new-vehicle rate is a
+floor, never a cap, so an operation an admin raised to 100 % stays whole. Client errors and
+the sampled rules are capped by their key's budget (logging_policy/adaptive.py), which only
+lowers a rate. Random draws hash the trace id, so a request and every task it caused are
+kept or dropped together when their rates are equal (the lower rate keeps a subset otherwise).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from logging_policy.adaptive import MAX_KEYS, OVERFLOW_KEY, AdaptiveRates, key_paths, sampling_key
 
 TIERS = ("new", "light", "moderate", "heavy")
 # Business facts an admin may mark critical (always kept). Adding a fact in code? List it here.
@@ -21,6 +25,11 @@ BUSINESS_EVENTS = ("trip_created", "gas_mode_entered", "trip_finalized", "chargi
 # Audit facts no policy can sample away: a policy change must always leave a trace, and so must
 # a change that reached the processes late because its publish was lost (policy_republished).
 AUDIT_EVENTS = frozenset({"policy_changed", "policy_republished"})
+# Fields a sampling key may name (the admin's choices): each is `section.field` of the event.
+KEY_FIELDS = ("http.status_code", "error.code", "error.category", "http.method", "task.state",
+              "vehicle.usage_tier")
+DEFAULT_KEY_FIELDS = ("http.status_code", "error.code")
+DEFAULT_BUDGET_PER_MINUTE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +37,7 @@ class OperationRule:
     sample_rate: float
     slow_threshold_ms: float | None = None
     always_keep: bool = False
+    budget_per_minute: int | None = None  # None: the policy's default budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +54,28 @@ class PolicySnapshot:
     always_keep_tiers: frozenset[str] = frozenset({"heavy"})
     critical_events: frozenset[str] = frozenset(BUSINESS_EVENTS) | AUDIT_EVENTS
     dry_run: bool = False
+    default_budget_per_minute: int = DEFAULT_BUDGET_PER_MINUTE
+    key_fields: tuple[str, ...] = DEFAULT_KEY_FIELDS
+    # key_fields split at the dot, once: a key is built for most events.
+    key_paths: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
     rules: Mapping[str, OperationRule] = field(default_factory=dict)
     # Where this snapshot came from and, when degraded, why; not part of the policy itself.
     source: str = field(default="defaults", compare=False)
     degraded: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_paths", key_paths(self.key_fields))
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+
+class Decision(NamedTuple):
+    """A decision; a named tuple because one is built for most events (a third of the cost of a frozen
+    dataclass's)."""
+
     keep: bool
     reason: str
     rate: float
     would_keep: bool
+    key: str = ""  # the sampling key when the budget governed this decision, else empty
 
     @property
     def sample_rate(self) -> float:
@@ -85,25 +105,63 @@ def trace_draw(trace_id: str) -> float:
 
 # The decisions that need no draw, built once: most kept events take one of these.
 _KEEP = {reason: Decision(keep=True, reason=reason, rate=1.0, would_keep=True) for reason in (
-    "error", "slow", "critical_event", "always_keep_operation", "always_keep_tier", "new_vehicle",
+    "error", "client_error", "slow", "critical_event", "always_keep_operation", "always_keep_tier", "new_vehicle",
     "operation_rate", "default_rate")}
 
 
-def _decision(policy: PolicySnapshot, reason: str, rate: float, trace_id: str) -> Decision:
-    if rate >= 1.0 and reason in _KEEP:
+def _decision(policy: PolicySnapshot, reason: str, rate: float, trace_id: str, key: str = "") -> Decision:
+    if rate >= 1.0 and not key:
         return _KEEP[reason]  # keep is True whether or not the policy is a dry run
     rate = min(max(rate, 0.0), 1.0)
     would_keep = rate >= 1.0 or (rate > 0.0 and trace_draw(trace_id) < rate)
-    return Decision(keep=would_keep or policy.dry_run, reason=reason, rate=rate, would_keep=would_keep)
+    return Decision(keep=would_keep or policy.dry_run, reason=reason, rate=rate, would_keep=would_keep, key=key)
 
 
-def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
-    """Keep or drop `event` (a finished event's data) under `policy`."""
+def budget_per_minute(policy: PolicySnapshot, operation: str) -> int:
+    """Kept events a minute allowed to each key of `operation` (per process)."""
+    rule = policy.rules.get(operation)
+    if rule is not None and rule.budget_per_minute is not None:
+        return rule.budget_per_minute
+    return policy.default_budget_per_minute
+
+
+def is_client_error(event: Mapping[str, Any]) -> bool:
+    """A failed request answered 4xx for the client's mistake (not a database or system fault)."""
+    http = event.get("http")
+    status = http.get("status_code") if isinstance(http, dict) else None
+    if type(status) is not int or not 400 <= status < 500:
+        return False
+    error = event.get("error")
+    code = error.get("code", "") if isinstance(error, dict) else ""
+    return not code.startswith(("E2", "E5"))
+
+
+def _budgeted(policy: PolicySnapshot, reason: str, rate: float, trace_id: str, operation: str,
+              event: Mapping[str, Any], rates: AdaptiveRates | None) -> Decision:
+    if rates is None:
+        return _decision(policy, reason, rate, trace_id)
+    key = sampling_key(operation, event, policy.key_paths)
+    caps = rates.caps
+    cap = caps.get(key)
+    if cap is None and len(caps) >= MAX_KEYS:  # no room for another key: it shares the overflow key
+        key = OVERFLOW_KEY
+        cap = caps.get(key)
+    return _decision(policy, reason, rate if cap is None or cap >= rate else cap, trace_id, key)
+
+
+def decide(policy: PolicySnapshot, event: Mapping[str, Any], rates: AdaptiveRates | None = None) -> Decision:
+    """Keep or drop `event` (a finished event's data) under `policy`, capped by the keys' `rates`.
+
+    Without `rates` no budget applies (the rules alone). The decision reads `rates` and does
+    not change them: the caller records the event afterwards (`AdaptiveRates.record`).
+    """
     trace_id = str(event.get("trace_id", ""))
     operation = event.get("operation", "")
     rule = policy.rules.get(operation)
 
     if event.get("success") is False:
+        if is_client_error(event):
+            return _budgeted(policy, "client_error", 1.0, trace_id, operation, event, rates)
         return _decision(policy, "error", 1.0, trace_id)
 
     slow_ms = policy.default_slow_threshold_ms
@@ -134,9 +192,9 @@ def decide(policy: PolicySnapshot, event: Mapping[str, Any]) -> Decision:
         # floor: it raises a low operation rate but never lowers one an admin set higher.
         age = vehicle.get("account_age_days")
         if (age is None or age < policy.new_vehicle_days) and policy.new_vehicle_rate > rate:
-            return _decision(policy, "new_vehicle", policy.new_vehicle_rate, trace_id)
+            rate, reason = policy.new_vehicle_rate, "new_vehicle"
 
-    return _decision(policy, reason, rate, trace_id)
+    return _budgeted(policy, reason, rate, trace_id, operation, event, rates)
 
 
 def default_policy() -> PolicySnapshot:

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.test.client import MULTIPART_CONTENT
 
+from logging_policy.adaptive import RATES
 from logging_policy.policy import policy_forget, policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
@@ -83,13 +84,16 @@ class EventCapture(logging.Handler):
         return [orjson.loads(line) for line in self.lines]
 
 
-KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
+# No budget can bind either: a test's burst of one key is kept whole.
+KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0, default_budget_per_minute=10**9)
 
 
 @pytest.fixture(autouse=True)
 def fresh_policy() -> Iterator[None]:
-    """Each test starts with no cached policy, here or in Redis (an earlier run's copy would leak in)."""
+    """Each test starts with no cached policy, here or in Redis (an earlier run's copy would leak in),
+    and with no per-key counts: an earlier test's events must not put a key over its budget."""
     policy_forget(shared=True)
+    RATES.forget()
     yield
     policy_forget()
 

@@ -159,4 +159,5 @@ def test_dry_run_keeps_everything_and_says_what_would_have_happened(client, edit
     event = sampled_events.events[-1]
     assert event["trace_id"] == dropped
     assert event["sampling"] == {"reason": "new_vehicle", "rate": 0.25, "sample_rate": 4.0, "policy_version": 2,
-                                 "policy_source": "database", "dry_run": True, "would_keep": False}
+                                 "policy_source": "database", "dry_run": True, "would_keep": False,
+                                 "key": "telemetry_upload|200|"}

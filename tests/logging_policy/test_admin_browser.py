@@ -1,7 +1,8 @@
 """The policy page in a real browser: headless Chromium (Debian's) on a real gunicorn server.
 
-An editor logs in, sets the upload rate to 150 % (refused, with its message), then 100 % (saved),
-and every following upload's event is kept, read from the server's own event log.
+An editor logs in at 1400 px, sees every checkbox choice on one line, sets the upload rate to
+150 % (refused, with its message), then 100 % with budgets (saved), and every following upload's
+event is kept, read from the server's own event log; the overview shows the per-key columns.
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]
         driver.quit()
 
 
+# Each checkbox label of the policy form: [its text, on how many lines the browser laid the text out].
+LABEL_LINES = """
+    return [...document.querySelectorAll('.policy-choices label')].map(label => {
+        const text = [...label.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+        const range = document.createRange();
+        range.selectNodeContents(text);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        return [text.textContent.trim(), tops.size];
+    });"""
+
+
 def rate_input(driver: object, operation: str) -> object:
     from selenium.webdriver.common.by import By
 
@@ -81,12 +93,20 @@ def click_and_load(driver: object, element: object) -> None:
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
-def set_rate_and_save(driver: object, value: str) -> str:
-    from selenium.webdriver.common.by import By
-
-    field = rate_input(driver, "telemetry_upload")
+def type_into(field: object, value: str) -> None:
     field.clear()  # type: ignore[attr-defined]
     field.send_keys(value)  # type: ignore[attr-defined]
+
+
+def set_rate_and_save(driver: object, value: str, *, budgets: tuple[str, str] | None = None) -> str:
+    """Set the upload rate (and the default and upload budgets) and save."""
+    from selenium.webdriver.common.by import By
+
+    type_into(rate_input(driver, "telemetry_upload"), value)
+    if budgets:
+        type_into(driver.find_element(By.ID, "id_default_budget_per_minute"), budgets[0])  # type: ignore[attr-defined]
+        row = rate_input(driver, "telemetry_upload").find_element(By.XPATH, "./ancestor::tr")  # type: ignore[attr-defined]
+        type_into(row.find_element(By.CSS_SELECTOR, "input[name$='-budget_per_minute']"), budgets[1])
     click_and_load(driver, driver.find_element(By.NAME, "_continue"))  # type: ignore[attr-defined]
     return driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]  # messages and form
 
@@ -118,8 +138,13 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     browser.find_element(By.NAME, "username").send_keys("browser-editor")  # type: ignore[attr-defined]
     browser.find_element(By.NAME, "password").send_keys("a long test password")  # type: ignore[attr-defined]
     click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))  # type: ignore[attr-defined]
+    browser.set_window_size(1400, 1600)  # type: ignore[attr-defined]
     browser.get(f"{live_web.base_url}/admin/logging_policy/loggingpolicy/")  # type: ignore[attr-defined]
     assert "Change sampling policy" in browser.title  # type: ignore[attr-defined]
+    # Each checkbox choice's text lies on one line (the admin's label width split the long ones mid-word).
+    lines = browser.execute_script(LABEL_LINES)  # type: ignore[attr-defined]
+    assert ["charging_session_started", 1] in lines and ["http.status_code", 1] in lines
+    assert {n for _, n in lines} == {1}, [label for label, n in lines if n != 1]
 
     refused = set_rate_and_save(browser, "1.5")
     assert "Please correct the error below." in refused
@@ -127,9 +152,13 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     policy.refresh_from_db()
     assert policy.version == 1 and policy.rules.get(operation="telemetry_upload").sample_rate == 0.05
 
-    saved = set_rate_and_save(browser, "1")
+    saved = set_rate_and_save(browser, "1", budgets=("250", "300"))
     assert "was changed successfully" in saved and "is in force here now" in saved
     assert rate_input(browser, "telemetry_upload").get_attribute("value") == "1.0"  # type: ignore[attr-defined]
+    policy.refresh_from_db()
+    assert policy.default_budget_per_minute == 250
+    assert policy.rules.get(operation="telemetry_upload").budget_per_minute == 300
+    assert policy.changes.get().diff["rules.telemetry_upload.budget_per_minute"] == [None, 300]
     browser.save_screenshot(str(tmp_path / "policy-saved.png"))  # type: ignore[attr-defined]
     print(f"screenshot: {tmp_path / 'policy-saved.png'}")
 
@@ -141,9 +170,19 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     assert [events[r]["sampling"]["reason"] for r in after if r in events] == ["operation_rate"] * 10
     assert {events[r]["sampling"]["rate"] for r in after} == {1.0}
     assert {events[r]["sampling"]["policy_version"] for r in after} == {policy.version} == {2}
+    assert {events[r]["sampling"]["key"] for r in after} == {"telemetry_upload|200|"}
 
     click_and_load(browser, browser.find_element(By.ID, "sampling-overview-link"))  # type: ignore[attr-defined]
     header = browser.find_element(By.CSS_SELECTOR, "#sampling-overview thead").text  # type: ignore[attr-defined]
     assert header.split("\n") == ["OPERATION REASON LAST HOUR LAST DAY PROJECTED PER DAY",  # CSS upper-cases
                                    "SEEN KEPT WOULD KEEP SEEN KEPT WOULD KEEP KEPT WOULD KEEP"]
+    keys = browser.find_element(By.CSS_SELECTOR, ".sampling-keys thead").text  # type: ignore[attr-defined]
+    assert keys == "OPERATION KEY SEEN KEPT ESTIMATE CURRENT RATE RSE KEPT PER DAY"
+    # The server process that drew the page sent its own counts first: some of the uploads are in.
+    row = browser.find_element(By.CSS_SELECTOR, "tr[data-key='telemetry_upload|200|']")  # type: ignore[attr-defined]
+    cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+    operation, key, seen, kept, estimate, rate, rse, per_day = cells
+    assert (operation, key) == ("telemetry_upload", "200 · –")
+    assert int(seen) >= int(kept) >= 1 and int(estimate) >= int(kept) and per_day == str(int(kept) * 24)
+    assert 0 < float(rate) <= 1 and rse.endswith(" %")
     browser.save_screenshot(str(tmp_path / "overview.png"))  # type: ignore[attr-defined]

@@ -63,6 +63,6 @@ def test_raising_uploads_to_100_percent_in_the_admin_keeps_every_upload_in_anoth
     for request_id in after:
         assert events[request_id]["sampling"] | {"policy_source": None} == {
             "reason": "operation_rate", "rate": 1.0, "sample_rate": 1.0, "policy_version": policy.version,
-            "policy_source": None}
+            "policy_source": None, "key": "telemetry_upload|200|"}
     print(f"first upload kept {first:.2f}s after the save; {len({e['service']['instance_id'] for e in events.values()})}"
           " server processes wrote events")

@@ -84,9 +84,9 @@ def test_request_and_its_tasks_are_kept_or_dropped_together(volt, upload, sample
     for event in live_worker.events():
         if event.get("trace_id") in traces:
             tasks.setdefault(event["trace_id"], set()).add(event["operation"])
-            assert event["sampling"] | {"policy_source": None} == {
+            assert event["sampling"] | {"policy_source": None, "key": None} == {
                 "reason": "operation_rate", "rate": RATE, "sample_rate": 1 / RATE,
-                "policy_version": half_rate_policy, "policy_source": None}
+                "policy_version": half_rate_policy, "policy_source": None, "key": None}
 
     outcomes = {trace_id: (trace_id in requests, tasks.get(trace_id, set())) for trace_id in traces}
     mismatched = {t: o for t, o in outcomes.items() if o not in ((True, TASK_OPERATIONS), (False, set()))}
