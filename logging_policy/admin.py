@@ -17,7 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from logging_policy.changes import policy_active_get_or_create, policy_change_record, policy_version_next
-from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
+from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange, SavedQuery
 from logging_policy.overview import sampling_overview_view
 from logging_policy.policy import CHECK_INTERVAL_S, policy_heal_bound_s
 from logging_policy.sampling import BUSINESS_EVENTS, TIERS
@@ -175,3 +175,16 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(SavedQuery)
+class SavedQueryAdmin(admin.ModelAdmin):
+    """Explorer queries kept by name: the seeded seven and the admins' own (docs/queries.md)."""
+
+    list_display = ["title", "slug", "explore"]
+    prepopulated_fields = {"slug": ["title"]}
+    fields = ["title", "slug", "description", "definition"]
+
+    @admin.display(description="Explorer")
+    def explore(self, obj: SavedQuery) -> str:
+        return format_html("<a href='{}'>Run</a>", reverse("logging_policy_explore_saved", args=[obj.slug]))

@@ -164,6 +164,21 @@ def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading], S
 
 def trip_finalize(*, trip_id: int) -> Trip | None:
     """Close the trip and compute its figures; idempotent (a closed trip is left alone)."""
+    vehicle_ids: list[int] = []
+    try:
+        return _trip_finalize(trip_id=trip_id, vehicle_ids=vehicle_ids)
+    except Exception:
+        # The rollback took the vehicle's context off the event with the rest; a failed finalization
+        # must still say whose it was (the explorer's "new vehicles with trip errors").
+        if vehicle_ids:
+            try:
+                vehicle_context_add_by_id(vehicle_id=vehicle_ids[0])
+            except Exception:  # noqa: BLE001, S110 - the database that failed may be down: the first error stands
+                pass
+        raise
+
+
+def _trip_finalize(*, trip_id: int, vehicle_ids: list[int]) -> Trip | None:
     event = current_event()
     # A failure rolls back the replays' writes: the event must not keep their facts (a sweep goes on).
     with event.rollback_guard(), transaction.atomic():
@@ -171,6 +186,7 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
         if trip is None or trip.is_closed:
             event.set("trip", id=trip_id, already_closed=trip is not None)
             return None
+        vehicle_ids.append(trip.vehicle_id)
         with event.timer("trip_compute"):
             samples, gas, charge, source = _samples(trip)
             # The replay over every reading in time order wins over what uploads saw as they came.

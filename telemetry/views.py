@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from logging_policy.current import current_event
+from logging_policy.redact import clip
 from logging_policy.responses import error_response
 from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token
@@ -63,6 +64,7 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
     # their order: 401 for an unknown token first, a payload's 400 only to its vehicle.
     upload: TorqueUpload | None = None
     refused: tuple[str, str | None] = ("E002", None)
+    refused_session = ""
     try:
         with event.timer("parse"):
             params = query_params(request)
@@ -77,12 +79,15 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         pass
     except PayloadError as exc:
         refused = (exc.code, exc.message)
+        refused_session = params.get("session", "").strip()
     with event.timer("auth"):
         vehicle, trip = vehicle_and_trip_for_token(token, trip_key=upload.trip_key if upload else "")
     if vehicle is None:
         return error_response("E400")
     vehicle_context_add(vehicle=vehicle)
     if upload is None:
+        if refused_session:  # a refused upload still says its session, to its vehicle's events only
+            event.set("telemetry", session=clip(refused_session, 64, event.secrets))
         return error_response(*refused)
     event.set("telemetry", upload_describe(upload))
 
