@@ -184,7 +184,7 @@ def _series(store: Store, builder: Builder, width: int, top: list[tuple[Value, .
         key = tuple(r[1: n + 1])
         if key in lines:
             lines[key][index[int(r[0])]] = _jsonable(r[measure])
-    return {"bucket_s": width, "buckets": buckets,
+    return {"bucket_s": width, "buckets": buckets, "start": int(query.start.timestamp()), "end": int(query.end.timestamp()),
             "lines": [{"group": {p: _jsonable(v) for p, v in zip(query.group_by, g, strict=True)}, "values": v}
                       for g, v in lines.items()]}
 

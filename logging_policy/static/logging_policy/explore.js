@@ -17,9 +17,12 @@
   if (chart && series.buckets.length && window.uPlot) {
     const data = [series.buckets, ...series.lines.map((line) => line.values)];
     const opts = {
-      width: Math.min(chart.parentElement.clientWidth || 900, 1100), height: 300,
+      width: Math.min(Math.max((chart.clientWidth || 900) - 20, 300), 900), height: 300,
+      // The query's whole time range on the x axis, so a lone bucket sits where it belongs.
+      scales: {x: {time: true, range: [series.start, series.end]}},
       series: [{}, ...series.lines.map((line, i) => ({
         label: label(line.group), stroke: palette[i % palette.length], width: 2, spanGaps: false,
+        points: {show: true, size: 6},
       }))],
       axes: [{}, {size: 70}],
     };
