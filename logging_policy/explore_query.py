@@ -226,8 +226,9 @@ class Builder:
         keys = [f"{self.col(g)} AS g{i}" for i, g in enumerate(self.q.group_by)]
         measures = [f"{sql} AS {name}" for name, sql in self._measures()]
         group = f" GROUP BY {', '.join(f'g{i}' for i in range(len(keys)))}" if keys else ""
+        order = ", ".join(["count DESC", *(f"g{i}" for i in range(len(keys)))])  # ties in a stable order
         return (f"SELECT {', '.join([*keys, *measures])} FROM {self.source} WHERE {self.where()}{group} "
-                f"ORDER BY count DESC LIMIT {int(self.q.limit) + 1}")
+                f"ORDER BY {order} LIMIT {int(self.q.limit) + 1}")
 
     def series_sql(self, bucket_s: int, groups: list[tuple[Value, ...]]) -> str:
         """Per time bucket (epoch seconds) and group, the count and the aggregate, for `groups` only."""
