@@ -29,16 +29,28 @@ class Parsed:
     malformed: int = 0
 
 
+_PATHS: dict[str, bool] = {}  # field path -> valid: the same few hundred names recur in every event
+
+
+def _valid(name: str) -> bool:
+    ok = _PATHS.get(name)
+    if ok is None:
+        ok = bool(FIELD_PATH.match(name))
+        if len(_PATHS) < 100_000:  # open namespaces (timings_ms.*) could grow it without bound
+            _PATHS[name] = ok
+    return ok
+
+
 def event_flatten(event: dict[str, Any], prefix: str = "", out: Row | None = None) -> Row:
     """`{"vehicle": {"id": 7}}` -> `{"vehicle.id": 7}`; lists become JSON text; odd keys are left out."""
     row: Row = {} if out is None else out
     for key, value in event.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            event_flatten(value, f"{name}.", row)
-        elif value is None or not FIELD_PATH.match(name):
+        name = prefix + key
+        if type(value) is dict:
+            event_flatten(value, name + ".", row)
+        elif value is None or not _valid(name):
             continue
-        elif isinstance(value, list):
+        elif type(value) is list:
             row[name] = orjson.dumps(value).decode()
         else:
             row[name] = value
@@ -71,8 +83,9 @@ def lines_parse(lines: list[bytes]) -> Parsed:
             parsed.malformed += 1
             continue
         row = event_flatten(event)
-        row["timestamp"] = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")
-        row[HOUR] = stamp.strftime("%Y-%m-%dT%H")
+        text = stamp.replace(tzinfo=None).isoformat()  # 2026-06-08T01:02:03.123000 (DuckDB reads the T)
+        row["timestamp"] = text
+        row[HOUR] = text[:13]
         row[RAW] = line.decode("utf-8", "replace").rstrip("\n")
         parsed.rows.append(row)
     return parsed
@@ -93,7 +106,11 @@ def columns_typed(rows: list[Row]) -> dict[str, str]:
     kinds: dict[str, set[type]] = {}
     for row in rows:
         for name, value in row.items():
-            kinds.setdefault(name, set()).add(type(value))
+            seen = kinds.get(name)
+            if seen is None:
+                kinds[name] = {type(value)}
+            elif type(value) not in seen:
+                seen.add(type(value))
     columns = {name: _type_of(types) for name, types in kinds.items()}
     for name, value in columns.items():
         if value == "BIGINT" and any(not -(2**63) <= row.get(name, 0) < 2**63 for row in rows):
@@ -104,12 +121,14 @@ def columns_typed(rows: list[Row]) -> dict[str, str]:
 
 def rows_text(rows: list[Row], columns: dict[str, str]) -> bytes:
     """The rows as JSON lines for DuckDB's read_json; text columns get their values as text."""
-    text = [name for name, kind in columns.items() if kind == "VARCHAR"]
+    # Only columns that mix kinds need their values made text; the others go as they are.
+    mixed = [name for name, kind in columns.items() if kind == "VARCHAR" and name not in (RAW, HOUR)]
+    dumps = orjson.dumps
     out = []
     for row in rows:
-        for name in text:
+        for name in mixed:
             value = row.get(name)
-            if value is not None and not isinstance(value, str):
-                row[name] = orjson.dumps(value).decode() if not isinstance(value, bool) else str(value).lower()
-        out.append(orjson.dumps(row))
+            if value is not None and type(value) is not str:
+                row[name] = dumps(value).decode() if type(value) is not bool else str(value).lower()
+        out.append(dumps(row))
     return b"\n".join(out) + b"\n"

@@ -83,9 +83,6 @@ class Dialect:
         return (f"CAST(floor(epoch({ts}) / {seconds}) * {seconds} AS BIGINT)" if self.name == "duckdb"
                 else f"intDiv(toUnixTimestamp({ts}), {seconds}) * {seconds}")
 
-    def sqrt(self, sql: str) -> str:
-        return f"sqrt({sql})"
-
 
 DUCKDB = Dialect("duckdb", '"')
 CLICKHOUSE = Dialect("clickhouse", "`")
@@ -192,65 +189,72 @@ class Builder:
         col = self.col(path)
         return col if self.columns.get(path) == NUMBER else self.d.as_double(col)
 
-    def ht_count_rse_sql(self) -> str:
-        """Relative standard error of the weighted count: sqrt(sum((1 - p) / p^2)) / sum(1 / p)."""
+    def matched_sql(self, bucket_s: int) -> str:
+        """The one scan of the store: each matching event as its bucket, group values, weight `w`, keep
+        probability `p`, aggregated value `x` and share condition `r`. Groups and series read this."""
         w = self.weight()
-        p = f"greatest(coalesce({self.as_number('sampling.rate')}, 1.0 / {w}), 1e-9)"
-        return f"{self.d.sqrt(f'sum((1.0 - {p}) / ({p} * {p}))')} / nullif(sum({w}), 0)"
+        x = self.as_number(self.q.field) if self.q.aggregate != "COUNT" and self.q.field else "NULL"
+        r = self.condition(self.q.rate) if self.q.rate is not None else "FALSE"
+        keys = [f"{self.col(g)} AS g{i}" for i, g in enumerate(self.q.group_by)]
+        return (f"SELECT {', '.join([f'{self.d.epoch_bucket(bucket_s)} AS bucket', *keys])}, {w} AS w, "
+                f"greatest(coalesce({self.as_number('sampling.rate')}, 1.0 / {w}), 1e-9) AS p, {x} AS x, {r} AS r "
+                f"FROM {self.source} WHERE {self.where()}")
+
+    @staticmethod
+    def ht_count_rse_sql() -> str:
+        """Relative standard error of the weighted count (Horvitz-Thompson): sqrt(sum((1 - p) / p^2)) /
+        sum(1 / p), over the matched events' keep probabilities `p` and weights `w` (= 1 / p)."""
+        return "sqrt(sum((1.0 - p) / (p * p))) / nullif(sum(w), 0)"
 
     def value_sql(self) -> str | None:
-        agg, w = self.q.aggregate, self.weight()
+        agg = self.q.aggregate
         if agg == "COUNT" or not self.q.field:
             return None
-        x = self.as_number(self.q.field)
         if agg == "SUM":
-            return f"sum({w} * {x})"
+            return "sum(w * x)"
         if agg == "AVG":
-            return f"sum({w} * {x}) / nullif(sum(CASE WHEN {x} IS NOT NULL THEN {w} ELSE 0 END), 0)"
+            return "sum(w * x) / nullif(sum(CASE WHEN x IS NOT NULL THEN w ELSE 0 END), 0)"
         if agg == "MAX":
-            return f"max({x})"
-        return self.d.quantile(x, {"P50": 0.5, "P95": 0.95, "P99": 0.99}[agg])
+            return "max(x)"
+        return self.d.quantile("x", {"P50": 0.5, "P95": 0.95, "P99": 0.99}[agg])
 
     def _measures(self) -> list[tuple[str, str]]:
-        w = self.weight()
-        out = [("count", f"sum({w})"), ("count_rse", self.ht_count_rse_sql()), ("events", "count(*)")]
+        out = [("count", "sum(w)"), ("count_rse", self.ht_count_rse_sql()), ("events", "count(*)")]
         if (value := self.value_sql()) is not None:
             out.append(("value", value))
         if self.q.rate is not None:
-            cond = self.condition(self.q.rate)
-            out.append(("rate_count", f"sum(CASE WHEN {cond} THEN {w} ELSE 0 END)"))
-            out.append(("rate", f"sum(CASE WHEN {cond} THEN {w} ELSE 0 END) / nullif(sum({w}), 0)"))
+            out.append(("rate_count", "sum(CASE WHEN r THEN w ELSE 0 END)"))
+            out.append(("rate", "sum(CASE WHEN r THEN w ELSE 0 END) / nullif(sum(w), 0)"))
         return out
 
-    def groups_sql(self) -> str:
-        keys = [f"{self.col(g)} AS g{i}" for i, g in enumerate(self.q.group_by)]
+    def groups_sql(self, matched: str) -> str:
+        """Groups of `matched` (a relation of `matched_sql` rows), largest weighted count first."""
+        keys = [f"g{i}" for i in range(len(self.q.group_by))]
         measures = [f"{sql} AS {name}" for name, sql in self._measures()]
-        group = f" GROUP BY {', '.join(f'g{i}' for i in range(len(keys)))}" if keys else ""
-        order = ", ".join(["count DESC", *(f"g{i}" for i in range(len(keys)))])  # ties in a stable order
-        return (f"SELECT {', '.join([*keys, *measures])} FROM {self.source} WHERE {self.where()}{group} "
-                f"ORDER BY {order} LIMIT {int(self.q.limit) + 1}")
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        order = ", ".join(["count DESC", *keys])  # ties in a stable order
+        return f"SELECT {', '.join([*keys, *measures])} FROM {matched}{group} ORDER BY {order} LIMIT {int(self.q.limit) + 1}"
 
-    def series_sql(self, bucket_s: int, groups: list[tuple[Value, ...]]) -> str:
+    def series_sql(self, matched: str, groups: list[tuple[Value, ...]]) -> str:
         """Per time bucket (epoch seconds) and group, the count and the aggregate, for `groups` only."""
-        keys = [f"{self.col(g)} AS g{i}" for i, g in enumerate(self.q.group_by)]
-        extra = [self.groups_match(groups)] if keys else []
+        keys = [f"g{i}" for i in range(len(self.q.group_by))]
+        where = f" WHERE {self.groups_match(groups, matched=True)}" if keys else ""
         measures = [f"{sql} AS {name}" for name, sql in self._measures() if name in ("count", "value", "rate")]
-        names = ", ".join(["bucket", *(f"g{i}" for i in range(len(keys)))])
-        return (f"SELECT {self.d.epoch_bucket(bucket_s)} AS bucket, {', '.join([*keys, *measures])} "
-                f"FROM {self.source} WHERE {self.where(extra)} GROUP BY {names} ORDER BY bucket")
+        names = ", ".join(["bucket", *keys])
+        return f"SELECT {', '.join(['bucket', *keys, *measures])} FROM {matched}{where} GROUP BY {names} ORDER BY bucket"
 
-    def group_match(self, group: tuple[Value, ...]) -> str:
+    def group_match(self, group: tuple[Value, ...], *, matched: bool = False) -> str:
         parts = []
-        for path, value in zip(self.q.group_by, group, strict=True):
-            col = self.col(path)
+        for i, (path, value) in enumerate(zip(self.q.group_by, group, strict=True)):
+            col = f"g{i}" if matched else self.col(path)
             if value is None:
                 parts.append(f"{col} IS NULL")
             else:
                 parts.append(f"{col} = {_literal(value, self.columns.get(path, TEXT), path)}")
         return "(" + " AND ".join(parts or ["TRUE"]) + ")"
 
-    def groups_match(self, groups: list[tuple[Value, ...]]) -> str:
-        return "(" + " OR ".join(self.group_match(g) for g in groups) + ")" if groups else "FALSE"
+    def groups_match(self, groups: list[tuple[Value, ...]], *, matched: bool = False) -> str:
+        return "(" + " OR ".join(self.group_match(g, matched=matched) for g in groups) + ")" if groups else "FALSE"
 
     def raw_sql(self, group: tuple[Value, ...], bucket: tuple[int, int] | None = None) -> str:
         """The newest events behind one group (and one time bucket: [start, end) epoch seconds)."""

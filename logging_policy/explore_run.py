@@ -33,6 +33,10 @@ class Store(Protocol):
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]: ...
 
+    def matched(self, sql: str) -> str:
+        """A relation of the rows of `sql` (Builder.matched_sql) that the groups and series read."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -80,7 +84,13 @@ class DuckDBStore:
     def columns(self) -> dict[str, str]:
         return {name: column_kind(kind) for name, kind, *_ in self.con.execute("DESCRIBE events").fetchall()}
 
+    def matched(self, sql: str) -> str:
+        """Scanned once into a temporary table: groups and series then read only the matching rows."""
+        self.fetch(f"CREATE OR REPLACE TEMP TABLE matched AS {sql}")
+        return "matched"
+
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        # One clock for the whole query would be fairer; per statement keeps it simple (3 at most).
         timer = threading.Timer(self.time_limit_s, self.con.interrupt)
         timer.start()
         try:
@@ -117,6 +127,9 @@ class ClickHouseStore:
                                    "range or add filters.") from None
             raise
 
+    def matched(self, sql: str) -> str:
+        return f"({sql}) AS m"  # no session over HTTP for a temporary table: ClickHouse scans twice
+
     def close(self) -> None:
         pass
 
@@ -151,8 +164,10 @@ def explore_run(query: Query, store: Store, *, bucket_s: int | None = None) -> A
     measures = ["count", "count_rse", "events", *(["value"] if query.aggregate != "COUNT" else []),
                 *(["rate_count", "rate"] if query.rate else [])]
     n = len(query.group_by)
+    width = bucket_s or bucket_seconds(query.start, query.end)
+    matched = store.matched(builder.matched_sql(width))
     # Without a group-by, SQL answers one row even when nothing matched: no group, then.
-    raw_rows = [r for r in store.fetch(builder.groups_sql()) if r[n + measures.index("events")]]
+    raw_rows = [r for r in store.fetch(builder.groups_sql(matched)) if r[n + measures.index("events")]]
     limited = ""
     if len(raw_rows) > query.limit:
         raw_rows = raw_rows[: query.limit]
@@ -164,18 +179,19 @@ def explore_run(query: Query, store: Store, *, bucket_s: int | None = None) -> A
         row.update({m: _jsonable(v) for m, v in zip(measures, r[n:], strict=True)})
         row["count_rse"] = row["count_rse"] or 0.0
         rows.append(row)
-    width = bucket_s or bucket_seconds(query.start, query.end)
     top: list[tuple[Value, ...]] = [tuple(r[:n]) for r in raw_rows[:SERIES_GROUPS]]
-    series = _series(store, builder, width, top, query) if raw_rows else {"bucket_s": width, "buckets": [], "lines": []}
+    series = (_series(store, builder, matched, width, top, query) if raw_rows
+              else {"bucket_s": width, "buckets": [], "lines": []})
     scanned = store.fetch(builder.scanned_sql())[0][0]
     return Answer(rows=rows, series=series, events_scanned=int(scanned), events_matched=sum(r["events"] for r in rows),
                   limited=limited, seconds=round(time.monotonic() - started, 3), engine=store.dialect.name,
                   tail_events=getattr(store, "tail_events", 0), tail_malformed=getattr(store, "tail_malformed", 0))
 
 
-def _series(store: Store, builder: Builder, width: int, top: list[tuple[Value, ...]], query: Query) -> dict[str, Any]:
+def _series(store: Store, builder: Builder, matched: str, width: int, top: list[tuple[Value, ...]],
+            query: Query) -> dict[str, Any]:
     n = len(query.group_by)
-    data = store.fetch(builder.series_sql(width, top))
+    data = store.fetch(builder.series_sql(matched, top))
     buckets = sorted({int(r[0]) for r in data})
     index = {b: i for i, b in enumerate(buckets)}
     measure = n + 1 if query.aggregate == "COUNT" else n + 2
