@@ -32,6 +32,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("sampling", ["bench/bench_sampling.py", "--events", "1000000"]),
     ("stats", ["bench/bench_stats.py", "--sizes", "1000", "10000", "--trips", "100", "--rounds", "2"]),
     ("import", ["bench/bench_import.py", "--rows", "50000", "--rounds", "3"]),
+    ("explorer", ["bench/bench_explorer.py", "--lines", "200000", "--events", "10000000", "--rounds", "2"]),
 ]
 
 
@@ -98,6 +99,10 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         "rows/s (" + " / ".join(f"{x[k + '_ms'] / 1000:.1f}" for k in ("parse", "copy", "detect", "finalize", "commit"))
         + " s)", ">= 20,000",
         lambda x: x["rows_per_s"] >= 20_000)
+    add("explorer", "explorer: loader, real-shaped events", lambda x: f"{x['loader_events_per_s']:,} events/s "
+        f"({x['loader_event_bytes']} bytes each)", ">= 5,000", lambda x: x["loader_events_per_s"] >= 5000)
+    add("explorer", "explorer: slowest saved query, 10M events", lambda x: f"{x['slowest_query_s']:.2f} s "
+        f"(of 7; {x['store_mb']} MB store)", "< 2 s", lambda x: x["slowest_query_s"] < 2)
     return out
 
 

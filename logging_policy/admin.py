@@ -23,7 +23,7 @@ from logging_policy.changes import (
     policy_stale_message,
     policy_version_next,
 )
-from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange
+from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange, SavedQuery
 from logging_policy.overview import projected_summary, sampling_overview_view
 from logging_policy.policy import CHECK_INTERVAL_S, policy_heal_bound_s
 from logging_policy.sampling import BUSINESS_EVENTS, KEY_FIELDS, TIERS
@@ -211,3 +211,16 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(SavedQuery)
+class SavedQueryAdmin(admin.ModelAdmin):
+    """Explorer queries kept by name: the seeded seven and the admins' own (docs/queries.md)."""
+
+    list_display = ["title", "slug", "explore"]
+    prepopulated_fields = {"slug": ["title"]}
+    fields = ["title", "slug", "description", "definition"]
+
+    @admin.display(description="Explorer")
+    def explore(self, obj: SavedQuery) -> str:
+        return format_html("<a href='{}'>Run</a>", reverse("logging_policy_explore_saved", args=[obj.slug]))

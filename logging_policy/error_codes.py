@@ -57,6 +57,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         _c("E004", "not_found", V, INFO, False, False, 404, "No resource at this URL."),
         _c("E005", "invalid_policy", V, WARN, False, False, 400, "A logging policy value was refused by validation."),
         _c("E006", "bad_request", V, WARN, False, False, 400, "The request was refused before any view ran (a Host header not in ALLOWED_HOSTS, say)."),
+        _c("E007", "query_refused", V, INFO, False, False, 400, "An event-explorer query was refused: a field path, operator, value or parameter it needs is wrong, or it ran past the time limit; the message says which."),
         _c("E100", "external_timeout", X, WARN, False, True, 504, "An external API did not answer within the timeout."),
         _c("E101", "external_connection_failed", X, WARN, False, True, 502, "The connection to an external API failed or was closed."),
         _c("E102", "external_invalid_response", X, WARN, False, False, 502, "An external API answered with an unusable response."),

@@ -214,3 +214,37 @@ class PolicyChange(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} by {self.changed_by_username or 'unknown'} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SavedQuery(models.Model):
+    """An explorer query kept by name: data (field paths and operators as strings), not code.
+
+    `definition` is the JSON of logging_policy/explore_definition.py; `$name` values are parameters
+    given in the address (?name=...)."""
+
+    slug = models.SlugField(max_length=80, unique=True,
+                            help_text="Its address: /admin/logging_policy/explore/<slug>/.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    definition = models.JSONField(
+        help_text='For example {"days": 30, "filters": [{"field": "error.code", "op": "exists"}], '
+                  '"group_by": ["error.code"], "aggregate": "COUNT"}. Operators: = != > < contains exists; '
+                  "aggregates: COUNT SUM AVG P50 P95 P99 MAX (with a numeric field); a value $name is a parameter.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "saved queries"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        from logging_policy.explore_definition import definition_check  # noqa: PLC0415 - model stays light
+        from logging_policy.explore_query import QueryRefused  # noqa: PLC0415
+
+        try:
+            definition_check(self.definition)
+        except QueryRefused as exc:
+            raise ValidationError({"definition": str(exc)}) from None

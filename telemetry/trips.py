@@ -169,17 +169,29 @@ def trip_finalize(*, trip_id: int) -> Trip | None:
     describes the trip asked for; `trip.split_off` lists the trips the gaps made.
     """
     event = current_event()
-    trip, next_id = _trip_close(trip_id=trip_id, describe=True)
-    while next_id is not None:
-        event.append("trip", "split_off", next_id)
-        _, next_id = _trip_close(trip_id=next_id, describe=False)
+    vehicle_ids: list[int] = []
+    try:
+        trip, next_id = _trip_close(trip_id=trip_id, describe=True, vehicle_ids=vehicle_ids)
+        while next_id is not None:
+            event.append("trip", "split_off", next_id)
+            _, next_id = _trip_close(trip_id=next_id, describe=False, vehicle_ids=vehicle_ids)
+    except Exception:
+        # The rollback took the vehicle's context off the event with the rest; a failed finalization
+        # must still say whose it was (the explorer's "new vehicles with trip errors").
+        if vehicle_ids:
+            try:
+                vehicle_context_add_by_id(vehicle_id=vehicle_ids[0])
+            except Exception:  # noqa: BLE001, S110 - the database that failed may be down: the first error stands
+                pass
+        raise
     return trip
 
 
-def _trip_close(*, trip_id: int, describe: bool) -> tuple[Trip | None, int | None]:
+def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tuple[Trip | None, int | None]:
     """Finalize one trip: (the trip if this call closed it, the trip its readings after a gap went to).
 
     The trips a split made (`describe` false) do their work without setting the event's trip fields.
+    The trip's vehicle is appended to `vehicle_ids` before any work that may fail.
     """
     event = current_event()
     # A failure rolls back the replays' writes: the event must not keep their facts (a sweep goes on).
@@ -189,6 +201,7 @@ def _trip_close(*, trip_id: int, describe: bool) -> tuple[Trip | None, int | Non
             if describe:
                 event.set("trip", id=trip_id, already_closed=trip is not None)
             return None, None
+        vehicle_ids.append(trip.vehicle_id)
         with event.timer("trip_compute"):
             next_id = _trip_split_at_gap(trip)
             samples, gas, charge, source = _samples(trip)

@@ -77,6 +77,7 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
     # their order: 401 for an unknown token first, a payload's 400 only to its vehicle.
     upload: TorqueUpload | None = None
     refused: tuple[str, str | None] = ("E002", body_refusal(request))
+    refused_session = ""
     try:
         if refused[1] is None:
             with event.timer("parse"):
@@ -95,12 +96,15 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         refused = ("E308", None)
     except PayloadError as exc:
         refused = (exc.code, exc.message)
+        refused_session = params.get("session", "").strip()
     with event.timer("auth"):
         vehicle, trip = vehicle_and_trip_for_token(token, trip_key=upload.trip_key if upload else "")
     if vehicle is None:
         return error_response("E400")
     vehicle_context_add(vehicle=vehicle)
     if upload is None:
+        if refused_session:  # a refused upload still says its session, to its vehicle's events only
+            event.set("telemetry", session=event.client_text(refused_session, 64))
         return error_response(*refused)
     event.set("telemetry", upload_describe(upload))
 

@@ -274,6 +274,25 @@ WEATHER_CATCH_UP_RETRY_SECONDS: int = env.int("WEATHER_CATCH_UP_RETRY_SECONDS", 
 WIDE_EVENTS_PATH: str = env.str("WIDE_EVENTS_PATH", default="")
 WIDE_EVENTS_MAX_BYTES: int = env.int("WIDE_EVENTS_MAX_BYTES", default=64 * 1024)
 
+# The event explorer (docs/queries.md): WIDE_EVENTS_PATH loaded into Parquet files under EVENTS_STORE_DIR
+# by beat every EVENTS_LOAD_INTERVAL_SECONDS, kept EVENTS_RETENTION_DAYS. EVENTS_STORE_URL
+# (clickhouse://host:8123/database) queries ClickHouse instead, filled by a log shipper.
+EVENTS_STORE_DIR: Path = Path(env.str("EVENTS_STORE_DIR", default=str(VAR_DIR / "events")))
+EVENTS_STORE_URL: str = env.str("EVENTS_STORE_URL", default="")
+EVENTS_RETENTION_DAYS: float = env.float("EVENTS_RETENTION_DAYS", default=30.0)
+EVENTS_LOAD_INTERVAL_SECONDS: float = env.float("EVENTS_LOAD_INTERVAL_SECONDS", default=60.0)
+# Query cost bounds: groups answered, seconds a query may run, bytes of not-yet-loaded log read.
+EXPLORER_MAX_GROUPS: int = env.int("EXPLORER_MAX_GROUPS", default=1000)
+EXPLORER_TIME_LIMIT_SECONDS: float = env.float("EXPLORER_TIME_LIMIT_SECONDS", default=10.0)
+EXPLORER_TAIL_MAX_BYTES: int = env.int("EXPLORER_TAIL_MAX_BYTES", default=16 * 1024 * 1024)
+if WIDE_EVENTS_PATH and not EVENTS_STORE_URL:
+    # A run still queued after one interval is dropped: the next one loads the same lines.
+    CELERY_BEAT_SCHEDULE["load-events"] = {
+        "task": "logging_policy.tasks.events_load",
+        "schedule": EVENTS_LOAD_INTERVAL_SECONDS,
+        "options": {"expires": EVENTS_LOAD_INTERVAL_SECONDS},
+    }
+
 # Directories the processes write to, made at start-up (volttracker/apps.py), not on import.
 RUNTIME_DIRS: list[Path] = [VAR_DIR, STATIC_ROOT, *([] if REDIS_URL else [VAR_DIR / "broker"])]
 

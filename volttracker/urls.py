@@ -6,6 +6,8 @@ from django.urls import include, path
 from volttracker.health import healthz
 
 urlpatterns = [
+    # Before admin/: the event explorer lives under the logging_policy app's admin addresses.
+    path("admin/logging_policy/explore/", include("logging_policy.explore_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("telemetry.urls")),
