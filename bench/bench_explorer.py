@@ -42,7 +42,7 @@ from logging_policy.event_store import DATA, Manifest, Part, manifest_write, sql
 from logging_policy.explore_definition import query_from_definition  # noqa: E402
 from logging_policy.explore_run import DuckDBStore, explore_run  # noqa: E402
 
-SEED = importlib.import_module("logging_policy.migrations.0006_seed_saved_queries")
+SEED = importlib.import_module("logging_policy.migrations.0007_seed_saved_queries")
 END = datetime(2026, 6, 8, tzinfo=UTC)
 DAYS = 7
 PARAMS = {"errors-for-session": {"session": "sess-1234"}, "errors-in-deployment": {"deployment": "prod-blue"}}

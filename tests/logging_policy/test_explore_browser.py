@@ -25,7 +25,7 @@ from telemetry.vehicles import vehicle_create
 from tests.live import LiveWeb, live_env, live_web_running
 from tests.logging_policy.test_admin_browser import browser, click_and_load  # noqa: F401 - fixture
 
-SEED = importlib.import_module("logging_policy.migrations.0006_seed_saved_queries")
+SEED = importlib.import_module("logging_policy.migrations.0007_seed_saved_queries")
 
 
 @pytest.fixture

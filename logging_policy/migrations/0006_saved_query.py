@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('logging_policy', '0004_stale_sweep_sampled'),
+        ('logging_policy', '0005_sampling_budgets'),
     ]
 
     operations = [

@@ -55,6 +55,6 @@ def backward(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("logging_policy", "0005_saved_query")]
+    dependencies = [("logging_policy", "0006_saved_query")]
 
     operations = [migrations.RunPython(forward, backward)]
