@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 
 from logging_policy.current import event_bound
@@ -16,8 +15,12 @@ from telemetry.auth import vehicle_for_token
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import VehicleStats
 from telemetry.vehicle_context import (
-    CONTEXT_FIELDS, vehicle_context, vehicle_context_add, vehicle_context_add_by_id,
+    CONTEXT_FIELDS,
+    vehicle_context,
+    vehicle_context_add,
+    vehicle_context_add_by_id,
 )
+from tests.factories import staff_make
 from tests.telemetry.budget import steady_upload_queries
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -132,7 +135,7 @@ def test_stats_api_access_rule_matches_the_trips_api(client, new_vehicle, volt, 
     assert client.get(url).json()["error"]["code"] == "E401"
     other = new_vehicle("Other Volt")
     assert client.get(url, headers={"Authorization": f"Bearer {other.token}"}).status_code == 403
-    client.force_login(User.objects.create_user("ops", password="x", is_staff=True))
+    client.force_login(staff_make("ops"))
     assert client.get(url).json()["total_trips"] == 100
     never_refreshed = client.get(f"/api/vehicles/{other.vehicle.pk}/stats/").json()
     assert (never_refreshed["usage_tier"], never_refreshed["account_age_days"], never_refreshed["refreshed_at"]) == (
