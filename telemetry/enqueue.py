@@ -50,4 +50,12 @@ def task_enqueue_on_commit(name: str, *args: Any) -> None:
     """Queue the task registered as `name` with `args` once the current transaction commits (at once
     in autocommit). The registry's task object is used, so eager mode and routing apply as to a call."""
     event = current_event()
-    transaction.on_commit(lambda: _send(current_app.tasks[name], args, event))
+    transaction.on_commit(lambda: _send(_registered(name), args, event))
+
+
+def _registered(name: str) -> Task:
+    """The task registered as `name`. A worker imports the task modules at start; a web or manage.py
+    process imports them here, on its first queueing (Celery's autodiscovery is lazy)."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]

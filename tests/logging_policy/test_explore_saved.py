@@ -49,8 +49,8 @@ def stream(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: Any) -> It
     recorded = Stream()
     decide = emit.decide
 
-    def recording_decide(policy: Any, data: Event) -> Any:
-        decision = decide(policy, data)
+    def recording_decide(policy: Any, data: Event, *rates: Any) -> Any:
+        decision = decide(policy, data, *rates)
         if recorded.recording:
             recorded.events.append(copy.deepcopy(data))
         return decision
