@@ -74,7 +74,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         _c("E305", "invalid_tracklog", P, WARN, False, False, 400, "An imported file is not a Torque track log; the message names the line and the reason, and nothing of the file is stored."),
         _c("E306", "time_in_future", P, WARN, False, False, 400, "The `time` parameter is later than the server's clock plus the allowed skew (READING_FUTURE_ALLOWANCE_SECONDS)."),
         _c("E307", "invalid_session", P, WARN, False, False, 400, "The `session` parameter holds a control character (NUL, newline, ...), so the reading cannot be placed in a trip."),
-        _c("E308", "invalid_encoding", P, WARN, False, False, 400, "The request body declares a character set other than UTF-8, or cannot be decoded as the form it claims to be."),
+        _c("E308", "invalid_encoding", P, WARN, False, False, 400, "The request declares a character set other than UTF-8, or holds text that nothing can store (a NUL character)."),
         _c("E400", "unknown_vehicle_token", B, INFO, False, False, 401, "The upload token does not belong to any vehicle."),
         _c("E401", "not_authenticated", B, INFO, False, False, 401, "The API needs a staff session or the vehicle's upload token (header Authorization: Bearer <token>)."),
         _c("E402", "forbidden", B, INFO, False, False, 403, "The credentials do not give access to this vehicle."),
@@ -116,6 +116,10 @@ def classify_exception(exc: BaseException) -> ErrorCode:
     # Django re-raises the driver's error as its own class; the SQLSTATE is on the driver's (the cause).
     if getattr(exc.__cause__, "pgcode", None) in TIMEOUT_SQLSTATES:
         return ERROR_CODES["E203"]
+    if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):
+        # psycopg2 refuses a NUL in a query parameter before sending it. Only a client's text holds one
+        # (an admin filter or search; uploads drop them while parsing): bad input, not our fault.
+        return ERROR_CODES["E308"]
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"OperationalError", "InterfaceError"}:
         return ERROR_CODES["E200"]

@@ -121,6 +121,9 @@ def test_a_traceback_another_handler_formatted_first_is_redacted_too() -> None:
     ("Invalid request from ip=unix:/run/x.sock: bad", "Invalid request from ip=unix:/run/x.sock: bad"),  # no address
     ("Authorization: Bearer eyJhbGciOi.x9 refused", "Authorization: Bearer [redacted] refused"),
     ("Forbidden (CSRF token missing.): /admin/login/", "Forbidden (CSRF token missing.): /admin/login/"),
+    # A raw space inside the token: gunicorn quotes its tail as the HTTP version.
+    ("Invalid request from ip=10.0.0.7: Invalid HTTP Version: 'Xy3_Kq9ZtR2mWv8LpQ?eml=a%40b.org&kff1006=4 HTTP/1.1'",
+     "Invalid request from ip=10.0.0.0/24: Invalid HTTP Version: '[redacted]?[redacted] HTTP/1.1'"),
 ])
 def test_gunicorn_lines_keep_a_network_not_an_address_and_lose_credentials(line: str, expected: str) -> None:
     assert plain_log_redact(line, request_log=True) == expected

@@ -92,3 +92,11 @@ def test_a_form_in_another_charset_is_401_for_an_unknown_token_and_400_e308_for_
     known = client.post(f"/api/torque/upload/{volt.token}", body, content_type=content_type)
     assert (known.status_code, known.json()["error"]["code"]) == (400, "E308")
     assert Reading.objects.count() == 0
+
+
+def test_a_nul_that_reaches_a_query_elsewhere_is_400_e308_not_500(admin_client, wide_events) -> None:
+    """The backstop for text the parser never sees: an admin filter took the NUL to psycopg2 (500 E500)."""
+    response = admin_client.get("/admin/telemetry/chargingsession/?level__exact=L2%00")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "E308")
+    [event] = wide_events.events
+    assert (event["error"]["code"], event["error"]["alert"], event["http"]["status_code"]) == ("E308", False, 400)
