@@ -112,10 +112,9 @@ class AdaptiveRates:
         b = budget_per_minute * TAU_S / 60.0  # the budget over one time constant
         with self._lock:
             entry = self._counts.get(key)
-            if entry is None:
-                if len(self._counts) >= MAX_KEYS:
-                    key = OVERFLOW_KEY
-                    entry = self._counts.get(key)
+            if entry is None and len(self._counts) >= MAX_KEYS:  # no room: the overflow key counts it
+                key = OVERFLOW_KEY
+                entry = self._counts.get(key)
             if entry is None:
                 entry = self._counts[key] = [0.0, now, b]
             entry[0] = entry[0] * math.exp((entry[1] - now) / TAU_S) + 1.0
@@ -151,7 +150,7 @@ RATES = AdaptiveRates()
 def _after_fork() -> None:
     # A forked child (Celery prefork, gunicorn) counts its own events from scratch; a lock held by
     # another thread at fork time would never be released in the child.
-    RATES._lock = threading.Lock()  # noqa: SLF001 - the module owns its instance
+    RATES._lock = threading.Lock()
     RATES.forget()
 
 

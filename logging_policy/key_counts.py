@@ -2,7 +2,7 @@
 
 Recorded in memory next to the operation counts (logging_policy/counters.py flushes both in
 one batch) for every event whose decision the key's budget governed. Per key and minute:
-`seen`, `kept`, `w` (sum of 1/p over kept events), `v` (sum of (1-p)/p^2 over kept events),
+`seen`, `kept` (the events the policy keeps: in dry run, would keep), `w` (sum of 1/p over kept events), `v` (sum of (1-p)/p^2 over kept events),
 `ps` (sum of p over seen events, so the latest minute's mean keep probability is the key's
 current rate). The float sums are stored as integers of SCALE parts so that Redis adds
 them with HINCRBY, exactly, as the other counts.
@@ -36,7 +36,8 @@ def key_count(pending: Pending, minute: int, decision: Decision) -> None:
     p = decision.rate
     row[0] += 1
     row[4] += round(p * SCALE)
-    if decision.keep and p > 0:
+    # What the policy keeps (in dry run everything is written, but the estimate is the policy's).
+    if decision.would_keep and p > 0:
         row[1] += 1
         row[2] += round(SCALE / p)
         row[3] += round((1.0 - p) / (p * p) * SCALE)

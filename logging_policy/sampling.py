@@ -132,8 +132,8 @@ def is_client_error(event: Mapping[str, Any]) -> bool:
     if type(status) is not int or not 400 <= status < 500:
         return False
     error = event.get("error")
-    code = error.get("code", "") if isinstance(error, dict) else ""
-    return not code.startswith(("E2", "E5"))
+    code = error.get("code") if isinstance(error, dict) else None
+    return not (isinstance(code, str) and code.startswith(("E2", "E5")))
 
 
 def _budgeted(policy: PolicySnapshot, reason: str, rate: float, trace_id: str, operation: str,

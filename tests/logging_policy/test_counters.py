@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -133,6 +134,12 @@ def test_the_overview_page_shows_the_counts_and_is_linked_from_the_policy_page(v
     cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
     # operation, reason, hour seen/kept/would, day seen/kept/would, per day kept/would
     assert cells == ["telemetry_upload", "operation_rate", "3", "1", "1", "3", "1", "1", "24", "24"]
+    # Per key: the three sampled uploads, one kept at 25 %: it stands for 4, RSE sqrt(0.75 / 0.25^2) / 4.
+    row = page.split('data-key="telemetry_upload|200|">')[1].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+    assert cells == ["telemetry_upload", "200 · –", "3", "1", "4", "0.2500", "86.6 %", "24"]
+    projected = re.search(r"([\d,]+) \(last hour: ([\d,]+) kept", policy_page.content.decode())
+    assert projected and int(projected[1].replace(",", "")) == 24 * int(projected[2]) >= 48
     with override_settings(CACHES=REDIS_AWAY):
         away = client.get(overview_url)
     assert away.status_code == 200 and "could not be read" in away.content.decode()

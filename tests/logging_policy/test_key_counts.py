@@ -50,3 +50,11 @@ def test_the_projection_cuts_each_key_to_its_budget() -> None:
     # 40,000 kept in the hour, of which the flood's 30,000 is cut to 200 a minute (12,000).
     assert projected_kept_per_day(kept_last_hour=40_000, keys=[flood, quiet], budget=budgets.__getitem__) \
         == (40_000 - 18_000) * 24
+
+
+def test_in_dry_run_the_sums_are_those_of_what_the_policy_would_keep() -> None:
+    pending: dict = {}
+    key_count(pending, 0, Decision(True, "client_error", 0.5, False, "k|1"))  # written, would be dropped
+    key_count(pending, 0, Decision(True, "client_error", 0.5, True, "k|1"))
+    (row,) = key_rows(key_increments(pending, str).values())
+    assert (row.seen, row.kept, row.estimate) == (2, 1, 2.0)
