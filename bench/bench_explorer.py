@@ -59,7 +59,8 @@ def real_shaped(i: int, rng: random.Random, at: datetime) -> dict[str, object]:
         "kind": "http" if op == "telemetry_upload" else "task", "request_id": f"{rng.getrandbits(128):032x}",
         "trace_id": f"{rng.getrandbits(128):032x}", "success": ok, "duration_ms": round(rng.lognormvariate(2, 1), 3),
         "service": {"name": "volttracker", "version": "0.1.0", "instance_id": "bench-1-abcdef12"},
-        "deployment": {"id": "prod-blue", "environment": "production", "region": "eu", "deployed_at": "2026-06-01T00:00:00Z"},
+        "deployment": {"id": "prod-blue", "environment": "production", "region": "eu",
+                       "deployed_at": "2026-06-01T00:00:00Z"},
         "feature_flags": {"weather_integration": True, "enhanced_route_detection": False, "predictive_range": False},
         "http": {"method": "POST", "route": "api/torque/upload/<str:token>", "path": "/api/torque/upload/[redacted]",
                  "status_code": 200 if ok else 400, "user_agent": "Torque Pro 1.12", "request_size_bytes": 412,
@@ -171,7 +172,8 @@ def bench_queries(store: Path, rounds: int) -> dict[str, float]:
         for _ in range(rounds):
             started = time.perf_counter()
             opened = DuckDBStore(store_dir=store, log=None, tail_max_bytes=0, time_limit_s=60,
-                                 hour_from=query.start.strftime("%Y-%m-%dT%H"), hour_to=query.end.strftime("%Y-%m-%dT%H"))
+                                 hour_from=query.start.strftime("%Y-%m-%dT%H"),
+                                 hour_to=query.end.strftime("%Y-%m-%dT%H"))
             try:
                 answer = explore_run(query, opened)
             finally:

@@ -191,7 +191,8 @@ def files_sweep(store: Path, manifest: Manifest, now: float) -> list[tuple[str, 
     return kept
 
 
-def store_parts(store: Path, *, hour_from: str | None = None, hour_to: str | None = None) -> tuple[Manifest, list[Path]]:
+def store_parts(store: Path, *, hour_from: str | None = None,
+                hour_to: str | None = None) -> tuple[Manifest, list[Path]]:
     """The manifest and the live files whose hour is within [hour_from, hour_to] (as YYYY-MM-DDTHH)."""
     manifest = manifest_read(store)
     files = [store / DATA / p.name for p in manifest.parts

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from logging_policy.event_rows import FIELD_PATH, RAW
 from logging_policy.event_store import sql_text
@@ -233,7 +232,8 @@ class Builder:
         measures = [f"{sql} AS {name}" for name, sql in self._measures()]
         group = f" GROUP BY {', '.join(keys)}" if keys else ""
         order = ", ".join(["count DESC", *keys])  # ties in a stable order
-        return f"SELECT {', '.join([*keys, *measures])} FROM {matched}{group} ORDER BY {order} LIMIT {int(self.q.limit) + 1}"
+        return (f"SELECT {', '.join([*keys, *measures])} FROM {matched}{group} ORDER BY {order} "
+                f"LIMIT {int(self.q.limit) + 1}")
 
     def series_sql(self, matched: str, groups: list[tuple[Value, ...]]) -> str:
         """Per time bucket (epoch seconds) and group, the count and the aggregate, for `groups` only."""
@@ -241,7 +241,8 @@ class Builder:
         where = f" WHERE {self.groups_match(groups, matched=True)}" if keys else ""
         measures = [f"{sql} AS {name}" for name, sql in self._measures() if name in ("count", "value", "rate")]
         names = ", ".join(["bucket", *keys])
-        return f"SELECT {', '.join(['bucket', *keys, *measures])} FROM {matched}{where} GROUP BY {names} ORDER BY bucket"
+        return (f"SELECT {', '.join(['bucket', *keys, *measures])} FROM {matched}{where} GROUP BY {names} "
+                "ORDER BY bucket")
 
     def group_match(self, group: tuple[Value, ...], *, matched: bool = False) -> str:
         parts = []

@@ -33,8 +33,8 @@ def event(n: int, **fields: Any) -> dict[str, Any]:
 
 EVENTS = [
     *(event(n) for n in range(1, 41)),  # 40 uploads kept at 25 %: each stands for 4
-    event(50, success=False, error={"code": "E100", "message": "it's \\ slow"}, sampling={"rate": 1.0, "sample_rate": 1.0},
-          operation="external_api.weather"),
+    event(50, success=False, error={"code": "E100", "message": "it's \\ slow"},
+          sampling={"rate": 1.0, "sample_rate": 1.0}, operation="external_api.weather"),
     event(51, success=False, error={"code": "E300"}, deployment={"environment": "staging"},
           sampling={"rate": 1.0, "sample_rate": 1.0}, telemetry={"session": "o'brien"}),
     event(52, operation="trip_finalize", duration_ms=2500.0, timings_ms={"trip_compute": 12.5},

@@ -28,5 +28,6 @@ class Command(BaseCommand):
             f"Loaded {result.loaded} events ({rate:,.0f}/s) into {result.files_written} files; "
             f"skipped {result.malformed} malformed lines; merged {result.merged} files; expired {result.expired}."
             + (" The log was rotated." if result.rotated else "")
-            + (" Lines of the rotated file were lost: it was gone before they were loaded." if result.rotated_lost else "")
+            + (" Lines of the rotated file were lost: it was gone before they were loaded."
+               if result.rotated_lost else "")
         )
