@@ -29,7 +29,7 @@ def trip_weather_enqueue(*, trip_id: int) -> None:
     """Queue the lookup for a just-finalized trip when the `weather_integration` flag is on."""
     if not settings.FEATURE_FLAGS.get("weather_integration"):
         return
-    from telemetry.tasks import trip_weather_task  # tasks imports the services, not the other way round
+    from telemetry.tasks import trip_weather_task  # noqa: PLC0415 - tasks import the services, not the reverse
 
     task_enqueue_on_commit(trip_weather_task, trip_id)
 

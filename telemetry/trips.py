@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -68,7 +69,7 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
     candidate = Trip(vehicle=vehicle, session=session, trip_key=trip_key, started_at=at,
                      last_reading_at=at, last_received_at=now)
     fields = [f for f in Trip._meta.concrete_fields if not f.primary_key]
-    rows = Trip.objects._insert(  # noqa: SLF001 - Django has no public INSERT .. ON CONFLICT .. RETURNING
+    rows = Trip.objects._insert(  # type: ignore[attr-defined]  # noqa: SLF001 - Django has no public INSERT .. ON CONFLICT .. RETURNING
         [candidate], fields=fields, returning_fields=[Trip._meta.pk], on_conflict=OnConflict.IGNORE
     )
     if rows and rows[0] and rows[0][0] is not None:
@@ -109,14 +110,14 @@ def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_b
 
 
 def trip_gas_step(*, trip: Trip, at: datetime, rpm: float | None,
-                  soc: float | None) -> tuple[dict[str, object], bool]:
+                  soc: float | None) -> tuple[dict[str, Any], bool]:
     """Advance gas-mode detection by one reading: the trip fields to write, and True if gas mode began.
 
     No query. Out-of-order readings (older than the newest one) do not drive the detector, which needs
     time order. Two uploads of one trip racing could each step the detector from the same state;
     Torque uploads a session sequentially, so that race is accepted.
     """
-    updates: dict[str, object] = {}
+    updates: dict[str, Any] = {}  # field values of several types, for one UPDATE
     entered = False
     if at >= trip.last_reading_at and trip.gas_mode_entered_at is None:
         before = GasState(trip.engine_on_since, trip.engine_on_soc, None, None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Field, FloatField, Model
@@ -36,7 +36,7 @@ def _columns(model: type[Model], alias: str) -> tuple[str, Converters]:
     converters = []
     for index, field in enumerate(fields):
         column = field.get_col(alias)
-        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)  # type: ignore[attr-defined]  # missing from the stubs
         if found:
             converters.append((index, found, column))
     return select, tuple(converters)
@@ -176,7 +176,7 @@ def _counter_assignments(*, at: datetime, received_at: datetime,
     stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
     params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection), False]
     for name, value in also.items():
-        field = Trip._meta.get_field(name)
+        field = cast(Field, Trip._meta.get_field(name))  # a column of the trip, not a relation
         assignments.append(f"{_q(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
     return assignments, params
