@@ -19,7 +19,7 @@ from telemetry.torque import PIDS
 pytestmark = pytest.mark.django_db
 
 KNOWN_KEYS = sorted(PIDS)
-WEIRD_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+WEIRD_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
