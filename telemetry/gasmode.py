@@ -69,7 +69,7 @@ def gas_mode_step(state: GasState, at: datetime, rpm: float | None, soc: float |
     running = (at - since).total_seconds()
     held = soc is not None and start_soc is not None and soc >= start_soc - FLAT_POINTS
     sustained_at_floor = at_floor and held and running >= FLOOR_SUSTAIN_SECONDS
-    held_flat = held and running >= HOLD_SUSTAIN_SECONDS and abs(soc - start_soc) <= FLAT_POINTS  # type: ignore[operator]
+    held_flat = held and running >= HOLD_SUSTAIN_SECONDS and abs(soc - start_soc) <= FLAT_POINTS  # type: ignore[operator]  # held: both set
     if sustained_at_floor or held_flat:
         # The engine took over when it started, not when we became sure of it.
         return replace(state, entered_at=state.engine_on_since, soc_at_entry=start_soc)

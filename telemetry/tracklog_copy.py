@@ -84,7 +84,7 @@ class ReadingCopier:
             value = values.get(name)
             if value is not None:
                 cells[index] = repr(value)
-        cells[self._at] = upload.recorded_at.isoformat()  # type: ignore[union-attr]
+        cells[self._at] = upload.recorded_at.isoformat()  # type: ignore[union-attr]  # a reading has a time
         if upload.unknown:
             cells[self._raw] = copy_text(upload.unknown)
         if upload.rejected:
