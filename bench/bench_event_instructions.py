@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,12 +44,13 @@ def child(tree: Path, events: int, cycle_name: str) -> None:
     logging.getLogger("wide_events").handlers = [SafeFileHandler(str(Path(tempfile.mkdtemp()) / "events.jsonl"))]
     request = bench_events._upload_request()
     middleware = WideEventMiddleware(bench_events.upload_view_with_event_calls)
-    cycle = {
+    cycles: dict[str, Callable[[], object]] = {
         "event": bench_events.upload_event_cycle,
         "described": bench_events.described_upload_event_cycle,
         "request": lambda: middleware(request),
         "bare": lambda: bench_events.upload_view_bare(request),
-    }[cycle_name]
+    }
+    cycle = cycles[cycle_name]
     with policy_override(bench_events.KEEP_ALL):
         for _ in range(200 + events):
             cycle()

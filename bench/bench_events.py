@@ -34,8 +34,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
 
-import django  # noqa: E402
-import orjson  # noqa: E402
+import django
+import orjson
 
 django.setup()
 
@@ -195,7 +195,12 @@ def request_once(handler: WSGIHandler) -> None:
                "SERVER_PORT": "80", "HTTP_HOST": "localhost", "REMOTE_ADDR": "10.1.2.3", "wsgi.url_scheme": "http",
                "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr}
     status: list[str] = []
-    body = b"".join(handler(environ, lambda s, h, *a: status.append(s)))
+
+    def start_response(status_line: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+        status.append(status_line)
+        return lambda data: None
+
+    body = b"".join(handler(environ, start_response))
     assert status[0].startswith("404") and b"E004" in body
 
 
@@ -242,8 +247,10 @@ def main() -> None:
                     dumps_us.append(per_call_us(lambda: orjson.dumps(sample), args.n))
                     on_us.append(per_call_us(lambda: request_once(on), args.n // 3))
                     off_us.append(per_call_us(lambda: request_once(off), args.n // 3))
-            written = sum(1 for line in open(Path(tmp) / "events.jsonl", "rb") if line.startswith(b"{"))
-            size = sum(len(line) for line in open(Path(tmp) / "events.jsonl", "rb") if line.startswith(b"{")) / written
+            lines = (Path(tmp) / "events.jsonl").read_bytes().splitlines(keepends=True)
+            events = [line for line in lines if line.startswith(b"{")]
+            written = len(events)
+            size = sum(len(line) for line in events) / written
         finally:
             logger.handlers = saved
     med = statistics.median

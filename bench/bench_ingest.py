@@ -78,7 +78,7 @@ def server_start(port: int, tmp: Path, root: Path = ROOT, name: str = "gunicorn"
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise SystemExit(f"{name} did not start:\n" + (tmp / f"{name}.log").read_text()[-3000:])
+                raise SystemExit(f"{name} did not start:\n" + (tmp / f"{name}.log").read_text()[-3000:]) from None
             time.sleep(0.2)
 
 

@@ -22,12 +22,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -67,7 +68,12 @@ class Uploader:
                    "REMOTE_ADDR": "10.1.2.3", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
                    "wsgi.errors": sys.stderr}
         status: list[str] = []
-        body = b"".join(self.app(environ, lambda s, h, *a: status.append(s)))
+
+        def start_response(status_line: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+            status.append(status_line)
+            return lambda data: None
+
+        body = b"".join(self.app(environ, start_response))
         if body != b"OK!":
             raise SystemExit(f"upload failed: {status} {body[:300]!r}")
 

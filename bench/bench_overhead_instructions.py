@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,10 @@ def child(mode: str, requests: int) -> None:
             upload()
 
 
+def _child_argv(mode: str, units: int) -> list[str]:
+    return [__file__, "--child", mode, str(units)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
@@ -65,7 +70,7 @@ def main() -> None:
     from bench.callgrind import per_unit, valgrind_required
 
     valgrind_required()
-    per_request = {mode: per_unit(lambda n, m=mode: [__file__, "--child", m, str(n)], args.requests, ROOT)
+    per_request = {mode: per_unit(partial(_child_argv, mode), args.requests, ROOT)
                    for mode in MODES}
     base = per_request["without"]
     print(f"instructions per upload request ({args.requests} requests, callgrind, PYTHONHASHSEED=0):")

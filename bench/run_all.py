@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.pgdb import database_ensure  # noqa: E402
+from bench.pgdb import database_ensure
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS: list[tuple[str, list[str]]] = [

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -40,12 +40,14 @@ def can_view(request: HttpRequest, model: type[Model]) -> bool:
 
 
 def _choices_field(name: str, known: tuple[str, ...], what: str) -> forms.MultipleChoiceField:
+    field = LoggingPolicy._meta.get_field(name)
+    assert isinstance(field, Field)  # a list column of the policy, not a relation
     return forms.MultipleChoiceField(
         choices=[(value, value) for value in known],
         # The class reaches the group's wrapper; policy_form.css keeps each choice on one line.
         widget=forms.CheckboxSelectMultiple(attrs={"class": "policy-choices"}),
         required=False,
-        help_text=LoggingPolicy._meta.get_field(name).help_text,
+        help_text=field.help_text,
         error_messages={"invalid_choice": f"Unknown {what} %(value)s. Known: {', '.join(known)}."},
     )
 
@@ -165,7 +167,7 @@ class LoggingPolicyAdmin(admin.ModelAdmin):
         return format_html("<ul>{}</ul><a href='{}'>Full change history</a>", rows, link)
 
     def save_model(self, request: HttpRequest, obj: LoggingPolicy, form: forms.ModelForm, change: bool) -> None:
-        request._policy_before = policy_version_next(policy=obj)  # type: ignore[attr-defined]
+        request._policy_before = policy_version_next(policy=obj)  # type: ignore[attr-defined]  # noqa: SLF001 - read in save_related
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
@@ -180,7 +182,7 @@ class LoggingPolicyAdmin(admin.ModelAdmin):
                                           f"process applies this policy within {policy_heal_bound_s():g} seconds "
                                           "of it coming back.")
 
-        policy_change_record(policy=form.instance, before=request._policy_before,  # type: ignore[attr-defined]
+        policy_change_record(policy=form.instance, before=request._policy_before,  # type: ignore[attr-defined]  # noqa: SLF001
                              user=request.user, on_published=tell)
 
 
@@ -190,7 +192,7 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 
     list_display = ["changed_at", "changed_by_username", "version", "summary"]
     list_filter = ["changed_at"]
-    readonly_fields = ["changed_at", "changed_by_username", "changed_by", "version", "diff", "before", "after"]
+    readonly_fields = ("changed_at", "changed_by_username", "changed_by", "version", "diff", "before", "after")
     fields = readonly_fields
 
     @admin.display(description="What changed")

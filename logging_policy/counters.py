@@ -139,7 +139,7 @@ def increments(batch: _Pending) -> dict[str, dict[str, int]]:
 def _store_add(batch: dict[str, dict[str, int]]) -> None:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        client = backend._cache.get_client(write=True)  # noqa: SLF001 - Django exposes no pipeline
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]  # noqa: SLF001 - Django exposes no pipeline
         pipe = client.pipeline(transaction=True)
         for key, fields in batch.items():
             full = backend.make_and_validate_key(key)
@@ -165,7 +165,7 @@ def _store_add(batch: dict[str, dict[str, int]]) -> None:
 def _store_read(keys: list[str]) -> list[dict[str, int]]:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        client = backend._cache.get_client()  # noqa: SLF001
+        client = backend._cache.get_client()  # type: ignore[attr-defined]  # noqa: SLF001
         pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(backend.make_and_validate_key(key))

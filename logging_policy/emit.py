@@ -168,11 +168,11 @@ def _write(line: bytes) -> None:
             break
     if not direct:
         # makeRecord + handle: logger.info() would also walk the stack to find the caller.
-        logger.handle(logger.makeRecord(logger.name, _INFO, __file__, 0, line.decode(), None, None))
+        logger.handle(logger.makeRecord(logger.name, _INFO, __file__, 0, line.decode(), (), None))
         return
     for handler in handlers:
         if handler.level <= _INFO:
-            handler.write_line(line)
+            handler.write_line(line)  # type: ignore[attr-defined]  # its class defines it: checked above
 
 
 class _Quiet:
@@ -195,7 +195,7 @@ class _Quiet:
 class SafeStreamHandler(_Quiet, logging.StreamHandler):
     def write_line(self, line: bytes) -> None:
         """`line` and a newline, flushed; the bytes go to the binary buffer under a text stream if it has one."""
-        with self.lock:
+        with self.lock:  # type: ignore[union-attr]  # Handler.__init__ created it
             try:
                 stream = self.stream
                 buffer = getattr(stream, "buffer", None)
@@ -220,7 +220,7 @@ class SafeFileHandler(_Quiet, logging.handlers.WatchedFileHandler):
     _torn = False
 
     def write_line(self, line: bytes) -> None:
-        with self.lock:
+        with self.lock:  # type: ignore[union-attr]  # Handler.__init__ created it
             try:
                 now = time.monotonic()
                 # An os.stat per event costs more than the write; lines written in the second after a

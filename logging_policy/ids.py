@@ -28,7 +28,7 @@ _stamp: tuple[int, str] = (-1, "")
 
 def event_timestamp() -> str:
     """Now in UTC as ISO 8601 with milliseconds and `Z`, like `datetime.isoformat(timespec="milliseconds")`."""
-    global _stamp  # noqa: PLW0603 - a one-entry cache; a race only recomputes it
+    global _stamp  # a one-entry cache; a race only recomputes it
     now = time.time()
     second = int(now)
     cached_second, prefix = _stamp

@@ -97,7 +97,9 @@ class PlainLogRedactFilter(logging.Filter):
             redacted = plain_log_redact(message, request_log=request_log)
             if redacted != message:
                 record.msg, record.args = redacted, ()
-        if record.exc_info or record.exc_text:
-            # Formatters use exc_text when it is set; another handler (unfiltered) may have set it already.
-            record.exc_text = plain_log_redact(record.exc_text or _exception_format(record.exc_info))
+        # Formatters use exc_text when it is set; another handler (unfiltered) may have set it already.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _exception_format(record.exc_info)
+        if record.exc_text:
+            record.exc_text = plain_log_redact(record.exc_text)
         return True

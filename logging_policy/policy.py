@@ -135,7 +135,7 @@ def _from_database(state: _State | None, now: float, *, publish: bool, why: str 
 
 def policy_payload_active() -> Payload | None:
     """The active policy from the database (two queries), or None when there is none."""
-    from logging_policy.models import LoggingPolicy  # models load after the logging config imports us
+    from logging_policy.models import LoggingPolicy  # noqa: PLC0415 - models load after the logging config imports us
 
     policy = LoggingPolicy.objects.filter(is_active=True).first()
     return policy.payload() if policy is not None else None

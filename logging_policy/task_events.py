@@ -76,6 +76,8 @@ def trace_into_headers(sender: str | None = None, headers: dict[str, Any] | None
 
 @signals.task_prerun.connect(weak=False)
 def task_event_open(task_id: str = "", task: Task | None = None, **_: Any) -> None:
+    if task is None:  # Celery always sends it
+        return
     try:
         request = task.request
         parent = current_event()  # eager runs happen inside the caller's event

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -15,6 +14,9 @@ from telemetry.admin_tracklog import TracklogImportMixin
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.vehicles import upload_url, vehicle_token_reset
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec  # the stubs' name for a fieldsets list
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Data that only Torque uploads create: browsable, never edited by hand."""
@@ -22,7 +24,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     # Float fields shown in the list with this many decimals (telemetry/admin_display.py).
     list_decimals: dict[str, int] = {}
 
-    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         return rounded_list_display(self.model, super().get_list_display(request), self.list_decimals)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -59,7 +61,7 @@ class VehicleAdmin(TracklogImportMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Vehicle, form: Any, change: bool) -> None:
         if not change:
-            request._new_upload_token = obj.token_reset()  # type: ignore[attr-defined]
+            request._new_upload_token = obj.token_reset()  # type: ignore[attr-defined]  # noqa: SLF001 - ours
         super().save_model(request, obj, form, change)
 
     def response_add(self, request: HttpRequest, obj: Vehicle, post_url_continue: str | None = None) -> HttpResponse:
@@ -98,7 +100,7 @@ class TripAdmin(ReadOnlyAdmin):
     WEATHER_FIELDS = ("weather_temp_f", "weather_precipitation_in", "weather_wind_mph", "weather_conditions",
                       "weather_impact_factor", "extreme_weather", "weather_attempted_at")
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:
         others = [f for f in self.get_fields(request, obj) if f not in self.WEATHER_FIELDS]
         return [(None, {"fields": others}),
                 ("Weather (docs/weather.md; empty until a lookup succeeds)", {"fields": self.WEATHER_FIELDS})]

@@ -7,10 +7,10 @@ The database keeps full precision (the statistics are recomputed from it); a lis
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 def rounded_column(name: str, places: int, label: str) -> Callable[[Model], str | None]:
@@ -26,5 +26,5 @@ def rounded_column(name: str, places: int, label: str) -> Callable[[Model], str 
 
 def rounded_list_display(model: type[Model], names: Sequence[Any], decimals: dict[str, int]) -> list[Any]:
     """`names` (a list_display) with each field in `decimals` replaced by its rounded column."""
-    return [rounded_column(name, decimals[name], str(model._meta.get_field(name).verbose_name))
+    return [rounded_column(name, decimals[name], str(cast(Field, model._meta.get_field(name)).verbose_name))
             if isinstance(name, str) and name in decimals else name for name in names]

@@ -62,7 +62,7 @@ class TracklogImportMixin(admin.ModelAdmin):
         if not form.is_valid():
             for errors in form.errors.values():
                 for error in errors:
-                    messages.error(request, error)
+                    messages.error(request, str(error))  # ErrorList yields the messages
             return back
         upload = form.cleaned_data["file"]
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from django.db.models import Sum
 
@@ -53,7 +54,7 @@ def capacity_estimate(samples: Sequence[Sample], *, split_at: datetime | None,
     drop = socs[0] - socs[-1]
     if drop < MIN_SOC_DROP:
         return None
-    net_kwh = sum((p0 + p1) / 2.0 * _hours(t0, t1) for (t0, p0), (t1, p1) in zip(power, power[1:]))
+    net_kwh = sum((p0 + p1) / 2.0 * _hours(t0, t1) for (t0, p0), (t1, p1) in pairwise(power))
     capacity = net_kwh / (drop / 100.0) / soc_share
     low, high = PLAUSIBLE_CAPACITY_KWH
     return round(capacity, 3) if low <= capacity <= high else None

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 from statistics import median
 
 ENGINE_ON_RPM = 500.0
@@ -58,17 +59,17 @@ def gas_mode_step(state: GasState, at: datetime, rpm: float | None, soc: float |
         if at_floor and not falling:
             return state
         return replace(state, engine_on_since=None, engine_on_soc=None)
-    if state.engine_on_since is None or falling:
+    if (since := state.engine_on_since) is None or falling:
         # A fall while running: the engine is not holding the charge; watch again from here.
         return replace(state, engine_on_since=at, engine_on_soc=soc)
     if start_soc is None and soc is not None:
         state = replace(state, engine_on_soc=soc)
         start_soc = soc
 
-    running = (at - state.engine_on_since).total_seconds()
+    running = (at - since).total_seconds()
     held = soc is not None and start_soc is not None and soc >= start_soc - FLAT_POINTS
     sustained_at_floor = at_floor and held and running >= FLOOR_SUSTAIN_SECONDS
-    held_flat = held and running >= HOLD_SUSTAIN_SECONDS and abs(soc - start_soc) <= FLAT_POINTS  # type: ignore[operator]
+    held_flat = held and running >= HOLD_SUSTAIN_SECONDS and abs(soc - start_soc) <= FLAT_POINTS  # type: ignore[operator]  # held: both set
     if sustained_at_floor or held_flat:
         # The engine took over when it started, not when we became sure of it.
         return replace(state, entered_at=state.engine_on_since, soc_at_entry=start_soc)
@@ -106,7 +107,7 @@ def gas_mode_without_soc(samples: Sequence[EngineSample]) -> datetime | None:
     """
     moving = engine = 0.0
     first_on: datetime | None = None
-    for a, b in zip(samples, samples[1:]):
+    for a, b in pairwise(samples):
         if a.speed_mph is None or a.speed_mph <= MOVING_MPH or a.rpm is None:
             continue
         span = (b.at - a.at).total_seconds()

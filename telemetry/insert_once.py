@@ -14,7 +14,7 @@ def insert_once(instance: Model) -> bool:
     """
     model = type(instance)
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    rows = model._default_manager._insert(  # noqa: SLF001
+    rows = model._default_manager._insert(  # type: ignore[attr-defined]  # noqa: SLF001 - not in the stubs either
         [instance], fields=fields, returning_fields=[model._meta.pk], on_conflict=OnConflict.IGNORE
     )
     if not (rows and rows[0] and rows[0][0] is not None):

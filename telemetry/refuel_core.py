@@ -70,7 +70,7 @@ def refuel_step(window: Sequence[Sequence[float | None]], at: datetime, level: f
     reference = points[0] if points and len(points[0]) > 3 else None
     now = float(_ms(at))
     recent = [p for p in points if len(p) <= 3] + [[now, float(level), odometer_miles]]
-    fresh = sum(1 for p in recent if now - float(p[0]) <= SETTLE_SECONDS * 1000)  # type: ignore[arg-type]
+    fresh = sum(1 for p in recent if p[0] is not None and now - p[0] <= SETTLE_SECONDS * 1000)
     recent = recent[-max(fresh, SETTLE_MIN_POINTS):]
     levels = [float(p[1]) for p in recent]  # type: ignore[arg-type]
     if len(recent) < SETTLE_MIN_POINTS or max(levels) - min(levels) > SETTLE_SPREAD_POINTS:

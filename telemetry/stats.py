@@ -190,7 +190,7 @@ class RefreshSummary:
 
 
 def vehicle_stats_refresh_all(*, chunk: int = REFRESH_CHUNK,
-                              progress: Callable[[int], None] | None = None) -> RefreshSummary:
+                              progress: Callable[[int], object] | None = None) -> RefreshSummary:
     """Recompute every vehicle's statistics: one id query, then one statement per `chunk` vehicles.
 
     `progress(n)` is called after each statement with the number of vehicles it covered.

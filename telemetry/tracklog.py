@@ -206,7 +206,7 @@ def device_time_ms(text: str, offset_of: Callable[[datetime], timedelta], own: t
     if m is None or month is None:
         return None
     try:
-        local = datetime(int(m[3]), month, int(m[1]), int(m[4]), int(m[5]), int(m[6]))
+        local = datetime(int(m[3]), month, int(m[1]), int(m[4]), int(m[5]), int(m[6]))  # noqa: DTZ001 - wall time
     except ValueError:
         return None
     offset = own if own is not None else offset_of(local)

@@ -84,7 +84,7 @@ class ReadingCopier:
             value = values.get(name)
             if value is not None:
                 cells[index] = repr(value)
-        cells[self._at] = upload.recorded_at.isoformat()  # type: ignore[union-attr]
+        cells[self._at] = upload.recorded_at.isoformat()  # type: ignore[union-attr]  # a reading has a time
         if upload.unknown:
             cells[self._raw] = copy_text(upload.unknown)
         if upload.rejected:
@@ -118,8 +118,9 @@ class ReadingCopier:
         """Without COPY (the SQLite of `make run`): the upload's own INSERT ... ON CONFLICT DO NOTHING per row."""
         stored = set()
         for u in uploads:
+            assert u.recorded_at is not None  # parse_reading raises without a time
             reading = Reading(vehicle_id=self._vehicle_id, trip_id=self._trip_id, session=self._session,
                               recorded_at=u.recorded_at, raw=u.unknown, rejected=u.rejected, **u.values)
             if reading_insert(reading) is not None:
-                stored.add(round((u.recorded_at - _EPOCH) / _MS))  # type: ignore[operator]
+                stored.add(round((u.recorded_at - _EPOCH) / _MS))
         return stored

@@ -11,7 +11,7 @@ reading already uploaded (same vehicle, session and time) is not stored twice. d
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,7 +45,7 @@ _MS = timedelta(milliseconds=1)
 # Rows of the file checked against readings already stored, to find the live upload's session.
 _LIVE_PROBE_ROWS = 50
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]  # tqdm's update returns a bool
 
 
 @dataclass(slots=True)
@@ -85,7 +85,7 @@ def _live_session(*, vehicle: Vehicle, uploads: list[TorqueUpload]) -> str | Non
     the log's first row; adopting the stored session lets the unique constraint see the duplicates.
     Two queries, on the trip index and the (trip, time) index.
     """
-    times = [u.recorded_at for u in uploads[:_LIVE_PROBE_ROWS]]
+    times = [u.recorded_at for u in uploads[:_LIVE_PROBE_ROWS] if u.recorded_at is not None]
     if not times:
         return None
     trips = Trip.objects.filter(vehicle=vehicle, started_at__lte=max(times), last_reading_at__gte=min(times))
@@ -199,7 +199,7 @@ def _import(*, vehicle: Vehicle, data: bytes, result: TracklogImportResult, tz: 
     stats = TracklogStats()
     rows = tracklog_parse(data, tz=tz, stats=stats)
     state = _FileImport(vehicle=vehicle, result=result)
-    timings = Counter[str]()
+    timings: defaultdict[str, float] = defaultdict(float)
     try:
         _batches_store(rows, state, timings, batch_size, progress)
     finally:
@@ -209,7 +209,7 @@ def _import(*, vehicle: Vehicle, data: bytes, result: TracklogImportResult, tz: 
         result.timings_ms.update({name: round(s * 1000.0, 3) for name, s in timings.items()})
 
 
-def _batches_store(rows: Iterator[Params], state: _FileImport, timings: Counter[str], batch_size: int,
+def _batches_store(rows: Iterator[Params], state: _FileImport, timings: defaultdict[str, float], batch_size: int,
                    progress: Progress | None) -> None:
     """Parse and store batch by batch, then finalize: one transaction, so an error leaves nothing behind
     (and takes back what the work set on the event)."""

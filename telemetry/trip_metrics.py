@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from telemetry.fuel import Fill, fuel_used_from_levels
 from telemetry.soc import SocSource
@@ -81,7 +82,7 @@ def _odometer_like(points: list[tuple[datetime, float]]) -> list[tuple[datetime,
     """Distance from the first point, through restarts: a fall of more than `DISTANCE_RESET_MILES`
     starts counting again from the new value; a smaller one (rounding) adds nothing."""
     total, out = 0.0, [(points[0][0], 0.0)]
-    for (_, v0), (t1, v1) in zip(points, points[1:]):
+    for (_, v0), (t1, v1) in pairwise(points):
         if v1 >= v0:
             total += v1 - v0
         elif v1 < v0 - DISTANCE_RESET_MILES:
@@ -103,7 +104,7 @@ def _cumulative_distance(samples: Sequence[Sample]) -> tuple[list[tuple[datetime
         return [], ""
     total = 0.0
     out = [(speeds[0][0], 0.0)]
-    for (t0, v0), (t1, v1) in zip(speeds, speeds[1:]):
+    for (t0, v0), (t1, v1) in pairwise(speeds):
         total += (v0 + v1) / 2.0 * _hours(t0, t1)
         out.append((t1, total))
     return out, "speed"
@@ -124,7 +125,7 @@ def energy_kwh(points: Sequence[tuple[datetime, float]]) -> tuple[float, float]:
     so regen is the area below zero and net = discharge - regen.
     """
     out = back = 0.0
-    for (t0, p0), (t1, p1) in zip(points, points[1:]):
+    for (t0, p0), (t1, p1) in pairwise(points):
         hours = _hours(t0, t1)
         if (p0 >= 0) == (p1 >= 0):
             area = (p0 + p1) / 2.0 * hours

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db import connection
 from django.db.models import Field, FloatField, Model
@@ -22,6 +22,7 @@ from telemetry.models import Reading, Trip, Vehicle, VehicleStats
 
 Converter = Callable[[Any, Any, Any], Any]
 Converters = tuple[tuple[int, list[Converter], Any], ...]
+_M = TypeVar("_M", bound=Model)
 
 
 def _q(name: str) -> str:
@@ -36,13 +37,13 @@ def _columns(model: type[Model], alias: str) -> tuple[str, Converters]:
     converters = []
     for index, field in enumerate(fields):
         column = field.get_col(alias)
-        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)  # type: ignore[attr-defined]  # missing from the stubs
         if found:
             converters.append((index, found, column))
     return select, tuple(converters)
 
 
-def _instance(model: type[Model], alias: str, values: tuple[Any, ...]) -> Model:
+def _instance(model: type[_M], alias: str, values: tuple[Any, ...]) -> _M:
     """A model instance from a row in concrete-field order, converted as the ORM would."""
     _, converters = _columns(model, alias)
     if converters:
@@ -73,7 +74,7 @@ def _vehicle_row(row: tuple[Any, ...]) -> Vehicle:
     if stats is not None:
         stats._state.fields_cache["vehicle"] = vehicle
     VehicleStats.vehicle.field.remote_field.set_cached_value(vehicle, stats)
-    return vehicle  # type: ignore[return-value]
+    return vehicle
 
 
 def vehicle_by_token_hash(token_hash: str) -> Vehicle | None:
@@ -99,7 +100,7 @@ def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str) -> tuple[V
         return vehicle, None
     trip = _instance(Trip, "t", trip_row)
     trip._state.fields_cache["vehicle"] = vehicle
-    return vehicle, trip  # type: ignore[return-value]
+    return vehicle, trip
 
 
 @cache
@@ -113,7 +114,7 @@ def trip_by_key(*, vehicle_id: int, trip_key: str) -> Trip | None:
     with connection.cursor() as cursor:
         cursor.execute(_trip_sql(), [vehicle_id, trip_key])
         row = cursor.fetchone()
-    return _instance(Trip, "t", row) if row is not None else None  # type: ignore[return-value]
+    return _instance(Trip, "t", row) if row is not None else None
 
 
 @cache
@@ -176,7 +177,7 @@ def _counter_assignments(*, at: datetime, received_at: datetime,
     stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
     params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection), False]
     for name, value in also.items():
-        field = Trip._meta.get_field(name)
+        field = cast(Field, Trip._meta.get_field(name))  # a column of the trip, not a relation
         assignments.append(f"{_q(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
     return assignments, params

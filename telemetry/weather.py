@@ -63,7 +63,7 @@ class Lookup:
     error_code: str | None
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     pass
 
 
@@ -82,7 +82,7 @@ def _request_once(client: httpx.Client, url: str, params: dict[str, str]) -> tup
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > settings.WEATHER_MAX_RESPONSE_BYTES:
-                raise _TooLarge(f"response larger than {settings.WEATHER_MAX_RESPONSE_BYTES} bytes")
+                raise _TooLargeError(f"response larger than {settings.WEATHER_MAX_RESPONSE_BYTES} bytes")
             if time.monotonic() > deadline:
                 raise httpx.ReadTimeout("attempt deadline passed while reading the body")
             chunks.append(chunk)
@@ -120,7 +120,7 @@ def weather_fetch(*, url: str, params: dict[str, str]) -> Fetched:
                                                                     now=datetime.now(UTC))
             except WeatherResponseError as exc:
                 attempt.error_code, attempt.error = "E102", str(exc)[:200]
-            except _TooLarge as exc:
+            except _TooLargeError as exc:
                 attempt.error_code, attempt.error = "E102", str(exc)
             except httpx.TimeoutException as exc:
                 # The exception's class only: its text may quote what the peer sent back, and a broken
@@ -222,7 +222,7 @@ def weather_lookup(*, latitude: float, longitude: float, hours: list[datetime],
     started = time.perf_counter()
     try:
         return _lookup(event, lat, lon, sorted(set(hours)), now or datetime.now(UTC))
-    except Exception as exc:  # noqa: BLE001 - the boundary reports, it does not break its caller
+    except Exception as exc:  # the boundary reports, it does not break its caller
         logger.exception("weather lookup failed")
         code = event.add_error(exc)
         return Lookup({}, int(event.get("external", "attempts", 0)),

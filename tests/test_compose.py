@@ -61,7 +61,9 @@ def test_services_have_health_checks(name: str) -> None:
 
 def test_web_health_check_hits_a_real_url(client, db) -> None:
     test = " ".join(SERVICES["web"]["healthcheck"]["test"])
-    path = re.search(r"127\.0\.0\.1:8000(/[\w/]*)", test).group(1)
+    found = re.search(r"127\.0\.0\.1:8000(/[\w/]*)", test)
+    assert found is not None, test
+    path = found.group(1)
     response = client.get(path)
     assert response.status_code == 200 and response.json()["checks"]["database"] == "ok"
 

@@ -85,9 +85,9 @@ def test_procfile_worker_leaves_the_checkout_clean_and_logs_failures_not_every_t
     command = shlex.split(line.removeprefix("worker:"))
     assert command[0] == ".venv/bin/celery"
     log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
+    with log_path.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "celery", *command[1:]], cwd=copy, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(log_path, proc, '"operation":"policy_sync"')  # beat sent it, the pool ran it
         subprocess.run([sys.executable, "-c", "from volttracker.celery import app; "
@@ -129,9 +129,9 @@ def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     log_path = tmp_path / "web.log"
     token = "S3cretUpl0adT0kenXYZ"
-    with log_path.open("wb") as log:
+    with log_path.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                                cwd=copy, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                cwd=copy, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:

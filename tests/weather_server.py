@@ -65,11 +65,12 @@ class WeatherServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout): expected
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's API
+            def do_GET(self) -> None:  # http.server's API
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 server.requests.append({"path": parts.path, "query": query})
                 action = server.next_action()
+                arg: Any  # seconds to wait, a status or a Retry-After, by kind
                 kind, arg = (action, None) if isinstance(action, str) else action
                 if kind == "close":
                     self.close_connection = True

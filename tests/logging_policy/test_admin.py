@@ -59,6 +59,7 @@ def test_a_save_records_who_changed_what_and_puts_it_in_force(client, editor, po
 
     change = PolicyChange.objects.get()
     assert (change.changed_by, change.changed_by_username, change.version) == (editor, "policy-editor", 2)
+    assert change.before is not None and change.after is not None
     assert change.before["default_sample_rate"] == 0.05 and change.after["default_sample_rate"] == 0.1
     assert change.diff == {"default_sample_rate": [0.05, 0.1], "rules.telemetry_upload.sample_rate": [0.05, 1.0]}
 

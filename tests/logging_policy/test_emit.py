@@ -103,6 +103,7 @@ def test_truncation_falls_back_to_minimal_fields(settings) -> None:
               alert=True, retriable=False, message="m" * 500)
     event.set("sampling", reason="error", rate=1.0, sample_rate=1.0, policy_version=0)
     data = event.close()
+    assert data is not None
     data["trip"] = {"implausible": ["x" * 3000]}
     written = orjson.loads(serialize(data))
     assert written["truncated"] is True and "http" not in written and "error" not in written

@@ -31,7 +31,7 @@ def test_each_code_sits_in_its_categorys_range() -> None:
 @pytest.mark.parametrize(("exc_name", "expected"), [
     ("OperationalError", "E200"), ("IntegrityError", "E201"), ("DatabaseError", "E202"), ("KeyError", "E500")])
 def test_exceptions_map_to_codes(exc_name: str, expected: str) -> None:
-    from django import db  # noqa: PLC0415
+    from django import db
 
     exc_type = getattr(db, exc_name, None) or KeyError
     assert classify_exception(exc_type("boom")).code == expected

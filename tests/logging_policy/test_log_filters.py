@@ -71,6 +71,7 @@ def test_the_filter_rewrites_message_and_arguments_and_keeps_the_record() -> Non
 
 def test_a_server_error_on_an_upload_logs_no_token() -> None:
     [console] = logging.getLogger("django.request").handlers  # the handler settings.LOGGING configures
+    assert isinstance(console, logging.StreamHandler)
     buffer = io.StringIO()
     previous = console.setStream(buffer)
     try:

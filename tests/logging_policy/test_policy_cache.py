@@ -89,6 +89,7 @@ def test_an_upload_reads_the_policy_without_a_database_query(volt, upload, readi
 def test_a_change_in_the_shared_cache_is_in_force_at_the_next_check(clock) -> None:
     assert policy_current().rules["telemetry_upload"].sample_rate == 0.05
     changed = policy_payload_active()
+    assert changed is not None
     changed["version"] = 2
     changed["rules"]["telemetry_upload"]["sample_rate"] = 1.0
     cache.set(CACHE_KEY, changed)  # what an admin save in another process does

@@ -58,6 +58,7 @@ def test_an_edited_policy_gets_a_new_version_and_a_history_entry_per_migration()
     sync, sweep = PolicyChange.objects.exclude(changed_by_username="admin").order_by("version")
     assert (sync.changed_by_username, sync.version, sync.changed_by) == ("migration 0003_policy_sync_rule", 5, None)
     assert sync.diff == {"rules.policy_sync.always_keep": [None, False], "rules.policy_sync.sample_rate": [None, 0.001]}
+    assert sweep.before is not None
     assert (sweep.changed_by_username, sweep.before["version"]) == ("migration 0004_stale_sweep_sampled", 5)
     assert sweep.diff["rules.trips_close_stale.sample_rate"] == [1.0, 0.01]
     assert set(sweep.diff["critical_events"][1]) - set(sweep.diff["critical_events"][0]) == set(NEW_FACTS)

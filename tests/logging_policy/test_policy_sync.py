@@ -85,7 +85,9 @@ def test_an_idle_sync_renews_the_shared_copy_and_is_sampled_at_a_low_rate(wide_e
     [event] = sync_events(wide_events)  # kept here only because this test keeps everything
     assert event["policy"] == {"version": 1, "shared_version": 1, "republished": False}
     assert event["business"] == {}
-    seeded = snapshot_from_payload(policy_payload_active(), source="database")
+    active = policy_payload_active()
+    assert active is not None
+    seeded = snapshot_from_payload(active, source="database")
     decision = decide(seeded, {**event, "trace_id": trace_id_drawing(at_least=0.01)})
     assert (decision.keep, decision.reason, decision.rate) == (False, "operation_rate", 0.001)
 
@@ -108,7 +110,9 @@ def test_beat_runs_the_sync_every_few_seconds_and_drops_runs_left_queued() -> No
 
 def test_a_sync_never_replaces_a_newer_shared_copy_with_the_database_read() -> None:
     # As if an admin save published version 2 after the sync read the database (version 1).
-    newer = {**policy_payload_active(), "version": 2, "default_sample_rate": 0.5}
+    active = policy_payload_active()
+    assert active is not None
+    newer = {**active, "version": 2, "default_sample_rate": 0.5}
     cache.set(CACHE_KEY, newer, CACHE_TIMEOUT_S)
     assert policy_sync.apply().get() is False
     assert cache.get(CACHE_KEY) == newer

@@ -95,6 +95,7 @@ def test_every_question_has_a_duckdb_and_a_jq_answer() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_duckdb_query_answers(name: str, log_file: Path) -> None:
     setup = re.search(r"```sql\n(CREATE VIEW.*?)```", DOC.read_text(), re.S)
+    assert setup is not None
     con = duckdb.connect()
     con.execute(setup.group(1).replace("'events.jsonl'", f"'{log_file}'"))
     sql = blocks("sql")[name]

@@ -66,7 +66,7 @@ def test_request_and_the_task_it_queued_share_one_trace(volt, upload, wide_event
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_failing_task_on_the_worker_emits_one_failed_event(live_worker) -> None:
-    task_id = trip_finalize_task.delay("not-a-trip-id").id  # bad input: the primary key lookup raises
+    task_id = trip_finalize_task.delay("not-a-trip-id").id  # type: ignore[arg-type]  # bad input: the primary key lookup raises
     failed = live_worker.wait_for_event(lambda e: e.get("task", {}).get("id") == task_id)
     assert failed["success"] is False and failed["task"]["state"] == "FAILURE"
     assert failed["error"]["code"] == "E500" and failed["error"]["type"] == "ValueError"

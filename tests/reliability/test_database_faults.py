@@ -100,7 +100,7 @@ def test_database_cut_mid_traffic_gives_503s_then_recovers_and_loses_no_acknowle
     failures = [a for a in answers if a[1] != 200]
     assert set(statuses) == {200, 503}, statuses
     assert len(failures) >= 5  # the cut was felt: ~2 s of retries from two cars
-    for request_id, status, body, retry_after, token in failures:
+    for _request_id, _status, body, retry_after, token in failures:
         assert body.startswith('{"error": {"code": "E2'), body
         assert retry_after is not None and retry_after.isdigit()
         assert token not in body

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ SECURITY_SETTINGS = ("DEBUG", "ALLOWED_HOSTS", "SESSION_COOKIE_SECURE", "CSRF_CO
                      "SECURE_HSTS_SECONDS", "SECURE_CONTENT_TYPE_NOSNIFF", "X_FRAME_OPTIONS")
 
 
-def production_settings() -> dict[str, object]:
+def production_settings() -> dict[str, Any]:
     """The security settings a process started with the production environment ends up with."""
     code = ("import django, json; django.setup(); from django.conf import settings as s; "
             f"print(json.dumps({{n: getattr(s, n) for n in {SECURITY_SETTINGS!r}}}))")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ UPLOADS = 20
 
 @pytest.fixture
 def web_on_a_full_disk(tmp_path: Path) -> Iterator[LiveWeb]:
-    if not os.path.exists("/dev/full"):
+    if not Path("/dev/full").exists():
         pytest.fail("this test simulates a full disk with Linux's /dev/full")
     with live_web_running(tmp_path, live_env(tmp_path, WIDE_EVENTS_PATH="/dev/full"), workers=1) as web:
         yield web

@@ -33,7 +33,7 @@ def test_the_stats_list_rounds_and_sorts_by_the_stored_value(client, new_vehicle
 
 def test_every_rounded_column_is_a_float_field_in_its_list() -> None:
     checked = 0
-    for model, model_admin in admin.site._registry.items():  # noqa: SLF001 - the registry has no public reader
+    for model, model_admin in admin.site._registry.items():  # the registry has no public reader
         if not isinstance(model_admin, ReadOnlyAdmin):
             continue
         for name in model_admin.list_decimals:

@@ -64,8 +64,8 @@ def test_admin_shows_both_read_only(client, history) -> None:
         assert f"/admin/telemetry/{model}/add/".encode() not in listing.content
     request = RequestFactory().get("/admin/")
     request.user = admin
-    for model in (ChargingSession, Refuel):
-        model_admin = site._registry[model]
+    for model_class in (ChargingSession, Refuel):
+        model_admin = site._registry[model_class]
         assert not model_admin.has_add_permission(request) and not model_admin.has_change_permission(request)
 
 

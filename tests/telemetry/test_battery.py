@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -54,8 +55,10 @@ def test_no_estimate_without_enough_evidence(samples: list[Sample], why: str) ->
 def test_becm_value_wins_over_the_estimate() -> None:
     samples = steady_drain(60, soc_from=80, soc_to=20, kw=8.4)
     reading = capacity_reading(samples, becm_kwh=16.2, split_at=None)
+    assert reading is not None
     assert (reading.capacity_kwh, reading.is_estimate) == (16.2, False)
     reading = capacity_reading(samples, becm_kwh=None, split_at=None)
+    assert reading is not None
     assert reading.capacity_kwh == pytest.approx(18.4) and reading.is_estimate is True
 
 
@@ -76,7 +79,7 @@ def test_recent_context_averages_and_soc_at_gas_entry_trend() -> None:
     assert battery_context([])["soc_at_gas_entry_trend_per_trip"] is None
 
 
-def drive(volt, upload, session: str, **plan: object) -> Trip:
+def drive(volt, upload, session: str, **plan: Any) -> Trip:
     for params in drive_readings(DrivePlan(session=session, start=START, **plan)):
         assert upload(volt.token, params).content == b"OK!"
     return Trip.objects.get(session=session)
@@ -84,6 +87,7 @@ def drive(volt, upload, session: str, **plan: object) -> Trip:
 
 def trip_distance(trip: Trip) -> float:
     trip.refresh_from_db()
+    assert trip.distance_miles is not None
     return trip.distance_miles
 
 

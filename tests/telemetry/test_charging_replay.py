@@ -110,6 +110,7 @@ def test_finalizing_again_or_after_a_late_reading_does_not_double(volt, upload) 
     final = ChargingSession.objects.get()
     assert (final.pk, final.started_at, final.reading_count) == (first.pk, EVENING, first.reading_count + 1)
     # One more interval at 3.3 kW, once.
+    assert final.kwh_added is not None and first.kwh_added is not None
     assert final.kwh_added == pytest.approx(first.kwh_added + 3.3 * PLAN.step_seconds / 3600, abs=1e-3)
 
 
@@ -130,7 +131,7 @@ def test_a_charge_the_uploads_missed_is_stored_closed_and_kept_by_the_policy(vol
     assert ChargingSession.objects.count() == 0
 
     wide_events.lines.clear()
-    trip_finalize_task.apply(args=[Trip.objects.get().pk])
+    trip_finalize_task.apply(args=(Trip.objects.get().pk,))
     session = ChargingSession.objects.get()
     assert (session.is_complete, session.closed_reason, session.started_at) == (True, "drove_off", EVENING)
     assert session.kwh_added == pytest.approx(charge.expected_kwh, rel=0.05)
@@ -176,6 +177,7 @@ def test_a_charge_split_by_an_upload_newest_first_is_merged_into_one(volt, uploa
     session = ChargingSession.objects.get(vehicle=volt.vehicle)
     assert session.pk == newest.pk and session.is_complete is False  # the open row, still advanced by uploads
     assert figures(session) == figures(in_order)
+    assert session.kwh_added is not None and stale.kwh_added is not None
     assert replayed["kwh_change"] == pytest.approx(session.kwh_added - stale.kwh_added, abs=1e-3)
     Trip.objects.filter(pk=trip_b.pk).update(is_closed=False)
     assert finalize(trip_b.pk).data["charging"]["replayed"] == NOTHING_TO_DO
@@ -198,6 +200,7 @@ def test_a_charge_whose_first_torque_session_arrives_late_newest_first_is_one_se
     session = ChargingSession.objects.get(vehicle=volt.vehicle)
     assert session.pk == live.pk and session.is_complete is False
     assert figures(session) == figures(in_order)
+    assert session.kwh_added is not None and live.kwh_added is not None
     assert replayed == {"sessions": 1, "added": 0, "repaired": 1, "merged": 0,
                         "kwh_change": pytest.approx(session.kwh_added - live.kwh_added, abs=1e-3)}
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from telemetry.drive_sim import DrivePlan, drive_readings
-from telemetry.models import Trip
 from tests.conftest import EventCapture
 
 START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

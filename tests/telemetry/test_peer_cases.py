@@ -3,7 +3,7 @@ through the real path: HTTP uploads, finalization, the stored rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 2, 10, 8, 0, tzinfo=UTC)
 
 
-def _send(upload: Callable[..., Any], token: str, session: str, rows: list[tuple[float, dict[str, float]]]) -> Trip:
+def _send(upload: Callable[..., Any], token: str, session: str, rows: Sequence[tuple[float, Mapping[str, float]]]) -> Trip:
     """Upload (minute, values) rows of one session, then finalize its trip."""
     for minute, values in rows:
         params = {"session": session, "id": "peer", "v": "9",

@@ -107,7 +107,8 @@ def test_charge_sustaining_drives_are_gas_miles(replayed: Replayed) -> None:
     for name, trip in _drives(replayed).items():
         assert trip.soc_source == "k5b", name  # the custom k22005b reads -14..-6 % and is dropped
         assert trip.gas_mode_entered_at is not None, name
-        assert trip.gas_miles is not None and trip.gas_miles >= trip.distance_miles / 2, (name, trip.gas_miles)
+        assert trip.gas_miles is not None and trip.distance_miles is not None, name
+        assert trip.gas_miles >= trip.distance_miles / 2, (name, trip.gas_miles)
         assert trip.kwh_per_mile is None or trip.kwh_per_mile <= 0.5, (name, trip.kwh_per_mile)
         assert trip.is_drive is True, name
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import cycle
 
@@ -13,7 +14,7 @@ T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
 
 def _feed(levels: list[float]):
-    window: list[list[float]] = []
+    window: list[list[float | None]] = []
     found = []
     for i, level in enumerate(levels):
         window, hit = refuel_step(window, T0 + timedelta(seconds=10 * i), level)
@@ -59,7 +60,7 @@ def test_mpg_per_tank_from_levels_not_fill_volumes() -> None:
     assert second.miles is None and second.mpg is None and second.gallons_used == pytest.approx(7.12)
 
 
-def _feed_moving(rows: list[tuple[float, float | None]]):
+def _feed_moving(rows: Sequence[tuple[float, float | None]]):
     """(level, speed mph) rows 5 s apart."""
     window: list[list[float | None]] = []
     found = []

@@ -48,7 +48,7 @@ def test_a_gap_longer_than_the_stale_window_makes_two_trips(volt, upload, wide_e
     assert Reading.objects.filter(trip=second).count() == len(evening)
     assert first.distance_miles == pytest.approx(6.0, abs=0.1)
     assert second.distance_miles == pytest.approx(4.0, abs=0.1)
-    assert first.ended_at < second.started_at and second.started_at == START + timedelta(hours=10)
+    assert first.ended_at is not None and first.ended_at < second.started_at and second.started_at == START + timedelta(hours=10)
     assert second.session == first.session and second.trip_key != first.trip_key
     [event] = [e for e in wide_events.events if e["operation"] == "trip_finalize"]
     assert event["trip"]["id"] == first.pk and event["trip"]["split_off"] == [second.pk]

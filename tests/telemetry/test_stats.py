@@ -52,8 +52,8 @@ def test_refresh_is_idempotent(three_trips) -> None:
     vehicle_stats_refresh(vehicle_id=three_trips.pk)
     second = VehicleStats.objects.values().get(vehicle=three_trips)
     assert VehicleStats.objects.count() == 1
-    assert second.pop("refreshed_at") >= first.pop("refreshed_at")
-    assert first == second
+    assert second["refreshed_at"] >= first["refreshed_at"]
+    assert {**first, "refreshed_at": None} == {**second, "refreshed_at": None}
 
 
 def test_vehicle_without_trips_gets_an_empty_row_and_unknown_id_none(volt) -> None:
@@ -119,11 +119,11 @@ def test_refresh_all_in_chunks_equals_one_by_one(new_vehicle, django_assert_num_
         # 1 vehicle ids, then 3 upserts: ids 1-2, 3-4, 5
         summary = vehicle_stats_refresh_all(chunk=2)
     assert (summary.vehicles, summary.statements) == (5, 3)
-    chunked = {r["vehicle_id"]: r for r in VehicleStats.objects.values()}
+    chunked = {r["vehicle_id"]: dict(r) for r in VehicleStats.objects.values()}
     VehicleStats.objects.all().delete()
     for v in vehicles:
         vehicle_stats_refresh(vehicle_id=v.pk)
-    single = {r["vehicle_id"]: r for r in VehicleStats.objects.values()}
+    single = {r["vehicle_id"]: dict(r) for r in VehicleStats.objects.values()}
     for rows in (chunked, single):
         for row in rows.values():
             row.pop("refreshed_at")

@@ -62,7 +62,7 @@ def test_tank_mpg_last_and_lifetime_average(volt) -> None:
     assert s.avg_tank_mpg == pytest.approx(750 / 8.9)  # miles over gallons of measured tanks, not a mean of ratios
     per_tank = [t.mpg for t in mpg_per_tank(vehicle_id=v.pk)]
     assert per_tank == [89.9, None, None, 78.7]  # the selector agrees tank by tank
-    assert round(s.last_tank_mpg, 1) == per_tank[-1]
+    assert s.last_tank_mpg is not None and round(s.last_tank_mpg, 1) == per_tank[-1]
 
 
 def test_tank_rules_going_backwards_or_no_fuel_used_give_no_mpg(volt, new_vehicle) -> None:

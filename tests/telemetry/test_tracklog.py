@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from telemetry.tracklog_sim import LogStyle, tracklog_csv
 START = datetime(2026, 1, 3, 23, 55, 17, 889000, tzinfo=UTC)  # 15:55:17.889 PST
 
 
-def _drive(**plan: float) -> list[dict[str, str]]:
+def _drive(**plan: Any) -> list[dict[str, str]]:
     return list(drive_readings(DrivePlan(session="sim", start=START, electric_miles=3, gas_miles=2, **plan)))
 
 

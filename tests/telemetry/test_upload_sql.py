@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
 from telemetry.models import Reading, Trip, Vehicle, VehicleStats
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 AT = datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
 
 
-def _fields(instance: object, model: type) -> dict[str, object]:
+def _fields(instance: object, model: type[Model]) -> dict[str, object]:
     return {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
 
 
@@ -29,6 +30,7 @@ def test_vehicle_with_stats_equals_the_orm_and_its_stats_cost_no_query(volt, dja
     expected = Vehicle.objects.select_related("stats").get(pk=volt.vehicle.pk)
     with django_assert_num_queries(1):  # the vehicle joined with its stats row
         vehicle = vehicle_by_token_hash(token_hash(volt.token))
+        assert vehicle is not None
         stats = vehicle.stats
     assert _fields(vehicle, Vehicle) == _fields(expected, Vehicle)
     assert _fields(stats, VehicleStats) == _fields(expected.stats, VehicleStats)
@@ -38,6 +40,7 @@ def test_vehicle_with_stats_equals_the_orm_and_its_stats_cost_no_query(volt, dja
 def test_vehicle_without_stats_says_so_without_a_query(volt, django_assert_num_queries) -> None:
     with django_assert_num_queries(1):  # the vehicle; the missing stats row is known from the join
         vehicle = vehicle_by_token_hash(token_hash(volt.token))
+        assert vehicle is not None
         with pytest.raises(VehicleStats.DoesNotExist):
             vehicle.stats  # noqa: B018
 
@@ -50,6 +53,7 @@ def test_trip_by_key_equals_the_orm_with_json_decoded(volt) -> None:
     trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
                                last_received_at=AT, fuel_window=[[1, 60.0]], notes={"x": "E403"})
     found = trip_by_key(vehicle_id=volt.vehicle.pk, trip_key="k")
+    assert found is not None
     assert _fields(found, Trip) == _fields(Trip.objects.get(pk=trip.pk), Trip)
     assert found.fuel_window == [[1, 60.0]] and found.notes == {"x": "E403"}
     assert trip_by_key(vehicle_id=volt.vehicle.pk, trip_key="other") is None
@@ -90,12 +94,13 @@ def test_vehicle_and_trip_equal_the_orm_in_one_query(volt, django_assert_num_que
                                last_received_at=AT, fuel_window=[[1, 60.0]], notes={"x": "E403"})
     with django_assert_num_queries(1):  # vehicle, stats row and the trip of the key, joined
         vehicle, found = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="k")
+        assert vehicle is not None and found is not None
         assert vehicle.stats.total_trips == 3 and found.vehicle is vehicle
     assert _fields(vehicle, Vehicle) == _fields(Vehicle.objects.get(pk=volt.vehicle.pk), Vehicle)
     assert _fields(found, Trip) == _fields(Trip.objects.get(pk=trip.pk), Trip)
     assert found.fuel_window == [[1, 60.0]] and found._state.adding is False
     vehicle, missing = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="other")
-    assert vehicle.pk == volt.vehicle.pk and missing is None
+    assert vehicle is not None and vehicle.pk == volt.vehicle.pk and missing is None
     assert vehicle_and_trip_by_token_hash(token_hash("not-" + volt.token), trip_key="k") == (None, None)
 
 

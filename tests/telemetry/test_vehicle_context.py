@@ -71,6 +71,7 @@ def test_enrichment_query_budget(volt, django_assert_num_queries) -> None:
         with django_assert_num_queries(1):
             # 1 vehicle by token hash, its stats row joined by primary key
             vehicle = vehicle_for_token(volt.token)
+        assert vehicle is not None
         with django_assert_num_queries(0):
             vehicle_context_add(vehicle=vehicle)
         assert event.data["vehicle"]["usage_tier"] == "moderate"

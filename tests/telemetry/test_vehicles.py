@@ -35,7 +35,9 @@ def test_admin_add_shows_the_url_once(client) -> None:
     })
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    token = re.search(rb"/api/torque/upload/([A-Za-z0-9_-]{32})<", response.content).group(1).decode()
+    found = re.search(rb"/api/torque/upload/([A-Za-z0-9_-]{32})<", response.content)
+    assert found is not None
+    token = found.group(1).decode()
     vehicle = Vehicle.objects.get(name="Red Volt")
     assert vehicle.token_hash == token_hash(token)
     assert vehicle.fuel_tank_gallons == 9.3
@@ -47,7 +49,9 @@ def test_token_reset_action_invalidates_the_old_token(client, volt, upload) -> N
     client.force_login(User.objects.create_superuser("admin", password="pw"))
     response = client.post("/admin/telemetry/vehicle/", {"action": "reset_upload_token",
                                                          "_selected_action": [volt.vehicle.pk]})
-    new = re.search(rb"/api/torque/upload/([A-Za-z0-9_-]{32})<", response.content).group(1).decode()
+    found = re.search(rb"/api/torque/upload/([A-Za-z0-9_-]{32})<", response.content)
+    assert found is not None
+    new = found.group(1).decode()
     assert new != volt.token
     params = {"session": "1", "time": "1772473500000", "kd": "10"}
     assert upload(volt.token, params).status_code == 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -66,7 +67,7 @@ def test_impact_factor_is_one_in_mild_weather_and_grows_with_cold_heat_wet_and_w
 
 
 def test_extreme_weather_flag() -> None:
-    mild = dict(temp_f=60.0, precipitation_in=0.0, wind_mph=5.0, weather_code=2)
+    mild: dict[str, Any] = {"temp_f": 60.0, "precipitation_in": 0.0, "wind_mph": 5.0, "weather_code": 2}
     assert is_extreme(**mild) is False
     for change in ({"temp_f": 5.0}, {"temp_f": 101.0}, {"precipitation_in": 0.4}, {"wind_mph": 40.0},
                    {"weather_code": 95}, {"weather_code": 66}):
@@ -104,7 +105,8 @@ def test_only_429_and_5xx_are_retried() -> None:
 
 
 def test_samples_every_15_minutes_plus_the_end_skipping_readings_without_position() -> None:
-    points = [(T0 + timedelta(minutes=m), 42.0, -83.0) for m in range(0, 50, 5)]
+    points: list[tuple[datetime, float | None, float | None]] = [(T0 + timedelta(minutes=m), 42.0, -83.0)
+                                                                 for m in range(0, 50, 5)]
     points.insert(1, (T0 + timedelta(minutes=1), None, None))
     chosen = [at for at, _, _ in sample_points(points, timedelta(minutes=15))]
     assert [int((at - T0).total_seconds() // 60) for at in chosen] == [0, 15, 30, 45]

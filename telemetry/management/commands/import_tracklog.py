@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 self.stderr.write(failed[-1])
                 continue
             with tqdm(total=data.count(b"\n"), unit="row", desc=path.name, disable=options["no_progress"],
-                      file=self.stderr._out, leave=False) as bar:  # raw stream: OutputWrapper adds newlines
+                      file=cast(TextIO, self.stderr._out), leave=False) as bar:  # noqa: SLF001 - raw stream: OutputWrapper adds newlines
                 try:
                     result = tracklog_import(vehicle=vehicle, data=data, name=path.name, tz=options["tz"],
                                              progress=bar.update)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -24,6 +24,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Refreshed vehicle {options['vehicle']}.")
             return
         with tqdm(total=Vehicle.objects.count(), unit="vehicle", disable=options["no_progress"],
-                  file=self.stderr._out) as bar:  # the raw stream: OutputWrapper.write appends newlines
+                  file=cast(TextIO, self.stderr._out)) as bar:  # noqa: SLF001 - the raw stream: OutputWrapper.write appends newlines
             summary = vehicle_stats_refresh_all(chunk=options["chunk"], progress=bar.update)
         self.stdout.write(f"Refreshed {summary.vehicles} vehicles in {summary.statements} statements.")
