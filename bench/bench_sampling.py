@@ -20,15 +20,15 @@ import platform
 import random
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logging_policy.adaptive import AdaptiveRates  # noqa: E402
-from logging_policy.estimator import HTSums  # noqa: E402
-from logging_policy.sampling import budget_per_minute, decide, default_policy, trace_draw  # noqa: E402
-from logging_policy.synthetic import synthetic_event  # noqa: E402
+from logging_policy.adaptive import AdaptiveRates
+from logging_policy.estimator import HTSums
+from logging_policy.sampling import budget_per_minute, decide, default_policy, trace_draw
+from logging_policy.synthetic import synthetic_event
 
 MIX = {"ordinary": 0.90, "new_vehicle": 0.05, "critical": 0.02, "heavy": 0.015, "slow": 0.01, "error": 0.005}
 EXPECTED = {"ordinary": 0.05, "new_vehicle": 0.25, "critical": 1.0, "heavy": 1.0, "slow": 1.0, "error": 1.0}
@@ -44,7 +44,7 @@ def main() -> None:
     profiles, weights = list(MIX), list(MIX.values())
     seen: Counter[str] = Counter()
     kept: Counter[str] = Counter()
-    weighted: Counter[str] = Counter()
+    weighted: defaultdict[str, float] = defaultdict(float)
     decide_s = draw_s = rules_s = cycle_s = 0.0
     rates, cycle_rates = AdaptiveRates(), AdaptiveRates()
     budgeted = HTSums()

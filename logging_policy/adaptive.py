@@ -150,7 +150,7 @@ RATES = AdaptiveRates()
 def _after_fork() -> None:
     # A forked child (Celery prefork, gunicorn) counts its own events from scratch; a lock held by
     # another thread at fork time would never be released in the child.
-    RATES._lock = threading.Lock()
+    RATES._lock = threading.Lock()  # noqa: SLF001 - the module owns RATES; only fork needs a fresh lock
     RATES.forget()
 
 

@@ -74,7 +74,7 @@ class LoggingPolicyForm(forms.ModelForm):
         self.fields["edited_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         edited = cleaned.get("edited_version")
         if self.instance.pk is not None and edited is not None and (
                 stale := policy_stale_message(policy_pk=self.instance.pk, edited_version=edited)):

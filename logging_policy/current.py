@@ -14,6 +14,7 @@ from typing import Any
 
 from logging_policy.error_codes import ErrorCode, classify_exception, error_code
 from logging_policy.events import WideEvent
+from logging_policy.redact import clip
 
 _current: contextvars.ContextVar[WideEvent | None] = contextvars.ContextVar("wide_event", default=None)
 
@@ -49,6 +50,9 @@ class _NullEvent:
 
     def note_warning(self, code: str, message: str) -> None:
         pass
+
+    def client_text(self, text: str, limit: int) -> str:
+        return clip(text, limit)
 
     def record_query(self, duration_ms: float) -> None:
         pass

@@ -80,7 +80,7 @@ def _replace_atomically(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -159,7 +159,7 @@ def _parquet_copy(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> 
     con.execute(f"COPY ({select}) TO {sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
     with tmp.open("rb") as written:
         os.fsync(written.fileno())
-    os.replace(tmp, target)
+    tmp.replace(target)
 
 
 def parts_merge(store: Path, manifest: Manifest, parts: list[Part]) -> Part:

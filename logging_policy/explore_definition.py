@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from logging_policy.explore_query import AGGREGATES, MAX_GROUP_BY, OPERATORS, Filter, Query, QueryRefused, field_check
+from logging_policy.explore_query import AGGREGATES, MAX_GROUP_BY, OPERATORS, Filter, Query, QueryRefusedError, field_check
 
 POLICY_VALUES = ("new_vehicle_days", "default_slow_threshold_ms", "heavy_min_trips", "moderate_min_trips")
 FORM_FILTERS = 5
@@ -22,38 +22,38 @@ FORM_FILTERS = 5
 
 def _filters(data: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
-        raise QueryRefused(f"{what} is a list of {{field, op, value}} objects.")
+        raise QueryRefusedError(f"{what} is a list of {{field, op, value}} objects.")
     return data
 
 
 def definition_check(definition: Any) -> dict[str, Any]:
-    """`definition` if well formed (field paths, operators, aggregate, parameters); else QueryRefused."""
+    """`definition` if well formed (field paths, operators, aggregate, parameters); else QueryRefusedError."""
     if not isinstance(definition, dict):
-        raise QueryRefused("A query definition is a JSON object.")
+        raise QueryRefusedError("A query definition is a JSON object.")
     unknown = set(definition) - {"days", "filters", "group_by", "aggregate", "field", "rate"}
     if unknown:
-        raise QueryRefused(f"Unknown key(s) in the definition: {', '.join(sorted(unknown))}.")
+        raise QueryRefusedError(f"Unknown key(s) in the definition: {', '.join(sorted(unknown))}.")
     days = definition.get("days")
     if days is not None and (not isinstance(days, (int, float)) or isinstance(days, bool) or days <= 0):
-        raise QueryRefused("days is a positive number of days, or null for the whole retention.")
+        raise QueryRefusedError("days is a positive number of days, or null for the whole retention.")
     filters = _filters(definition.get("filters", []), "filters")
     rate = definition.get("rate")
     for f in [*filters, *([rate] if rate is not None else [])]:
         if not isinstance(f, dict):
-            raise QueryRefused("rate is one {field, op, value} object.")
+            raise QueryRefusedError("rate is one {field, op, value} object.")
         field_check(f.get("field", ""))
         if f.get("op") not in OPERATORS:
-            raise QueryRefused(f"Unknown operator {str(f.get('op'))[:20]!r}; known: {', '.join(OPERATORS)}.")
+            raise QueryRefusedError(f"Unknown operator {str(f.get('op'))[:20]!r}; known: {', '.join(OPERATORS)}.")
         value = f.get("value")
         if isinstance(value, str) and value.startswith("$policy.") and value[8:] not in POLICY_VALUES:
-            raise QueryRefused(f"{value[:40]} is not a policy value; known: {', '.join(POLICY_VALUES)}.")
+            raise QueryRefusedError(f"{value[:40]} is not a policy value; known: {', '.join(POLICY_VALUES)}.")
     group_by = definition.get("group_by", [])
     if not isinstance(group_by, list) or len(group_by) > MAX_GROUP_BY:
-        raise QueryRefused(f"group_by is a list of at most {MAX_GROUP_BY} field paths.")
+        raise QueryRefusedError(f"group_by is a list of at most {MAX_GROUP_BY} field paths.")
     for path in group_by:
         field_check(path)
     if definition.get("aggregate", "COUNT") not in AGGREGATES:
-        raise QueryRefused(f"Unknown aggregate; known: {', '.join(AGGREGATES)}.")
+        raise QueryRefusedError(f"Unknown aggregate; known: {', '.join(AGGREGATES)}.")
     if definition.get("field") is not None:
         field_check(definition["field"])
     return definition
@@ -77,7 +77,7 @@ def _resolve(value: Any, params: Mapping[str, str], policy: Mapping[str, Any]) -
         return policy[value[8:]]
     name = value[1:]
     if not params.get(name):
-        raise QueryRefused(f"This query needs the parameter {name!r} (add ?{name}=... to the address).")
+        raise QueryRefusedError(f"This query needs the parameter {name!r} (add ?{name}=... to the address).")
     return params[name]
 
 
@@ -85,7 +85,7 @@ def _moment(text: str, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise QueryRefused(f"{what} is a date and time (2026-05-04T12:00), not {text[:40]!r}.") from None
+        raise QueryRefusedError(f"{what} is a date and time (2026-05-04T12:00), not {text[:40]!r}.") from None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -124,7 +124,7 @@ def definition_from_form(params: Mapping[str, Any]) -> dict[str, Any]:
         try:
             definition["days"] = float(params["days"])
         except ValueError:
-            raise QueryRefused("days is a number of days.") from None
+            raise QueryRefusedError("days is a number of days.") from None
     if (params.get("rate_field") or "").strip():
         definition["rate"] = {"field": params["rate_field"].strip(), "op": params.get("rate_op") or "=",
                               "value": params.get("rate_value")}

@@ -28,7 +28,7 @@ SERIES_GROUPS = 10  # lines drawn: the largest groups
 Value = str | float | int | bool | None
 
 
-class QueryRefused(ValueError):
+class QueryRefusedError(ValueError):
     """The query cannot run as asked; the message says why, for the person who asked (E007)."""
 
 
@@ -104,7 +104,7 @@ def column_kind(sql_type: str) -> str:
 
 def field_check(path: str) -> str:
     if not isinstance(path, str) or not FIELD_PATH.match(path) or path == RAW:
-        raise QueryRefused(f"{str(path)[:80]!r} is not a field path: dotted names of letters, digits and _ "
+        raise QueryRefusedError(f"{str(path)[:80]!r} is not a field path: dotted names of letters, digits and _ "
                            "(for example error.code or timings_ms.db_insert).")
     return path
 
@@ -113,9 +113,9 @@ def _number(value: Value, what: str) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise QueryRefused(f"{what} needs a number; {str(value)[:80]!r} is not one.") from None
+        raise QueryRefusedError(f"{what} needs a number; {str(value)[:80]!r} is not one.") from None
     if not math.isfinite(number):
-        raise QueryRefused(f"{what} needs a finite number.")
+        raise QueryRefusedError(f"{what} needs a finite number.")
     return number
 
 
@@ -125,7 +125,7 @@ def _literal(value: Value, kind: str, what: str) -> str:
     if kind == BOOLEAN:
         text = str(value).lower()
         if text not in ("true", "false", "1", "0"):
-            raise QueryRefused(f"{what} is true or false; {str(value)[:80]!r} is neither.")
+            raise QueryRefusedError(f"{what} is true or false; {str(value)[:80]!r} is neither.")
         return "TRUE" if text in ("true", "1") else "FALSE"
     return sql_text("" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
 
@@ -140,22 +140,22 @@ class Builder:
     def _check(self) -> None:
         q = self.q
         if q.end <= q.start:
-            raise QueryRefused("The time range is empty: its end must be after its start.")
+            raise QueryRefusedError("The time range is empty: its end must be after its start.")
         if len(q.group_by) > MAX_GROUP_BY:
-            raise QueryRefused(f"Group by at most {MAX_GROUP_BY} fields ({len(q.group_by)} given).")
+            raise QueryRefusedError(f"Group by at most {MAX_GROUP_BY} fields ({len(q.group_by)} given).")
         if q.aggregate not in AGGREGATES:
-            raise QueryRefused(f"Unknown aggregate {q.aggregate[:20]!r}; known: {', '.join(AGGREGATES)}.")
+            raise QueryRefusedError(f"Unknown aggregate {q.aggregate[:20]!r}; known: {', '.join(AGGREGATES)}.")
         for path in (*q.group_by, *(f.field for f in (*q.filters, *([q.rate] if q.rate else [])))):
             field_check(path)
         for f in (*q.filters, *([q.rate] if q.rate else [])):
             if f.op not in OPERATORS:
-                raise QueryRefused(f"Unknown operator {f.op[:20]!r}; known: {', '.join(OPERATORS)}.")
+                raise QueryRefusedError(f"Unknown operator {f.op[:20]!r}; known: {', '.join(OPERATORS)}.")
         if q.aggregate != "COUNT":
             if not q.field:
-                raise QueryRefused(f"{q.aggregate} needs a numeric field (duration_ms, db.time_ms, timings_ms.*).")
+                raise QueryRefusedError(f"{q.aggregate} needs a numeric field (duration_ms, db.time_ms, timings_ms.*).")
             field_check(q.field)
             if self.columns.get(q.field, NUMBER) != NUMBER:
-                raise QueryRefused(f"{q.aggregate} needs a numeric field; {q.field} holds {self.columns[q.field]}.")
+                raise QueryRefusedError(f"{q.aggregate} needs a numeric field; {q.field} holds {self.columns[q.field]}.")
 
     def col(self, path: str) -> str:
         return self.d.ident(path) if path in self.columns else "NULL"

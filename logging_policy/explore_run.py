@@ -21,7 +21,7 @@ from logging_policy.event_loader import log_tail
 from logging_policy.event_rows import HOUR, RAW
 from logging_policy.event_store import rows_table, sql_text, store_parts
 from logging_policy.explore_query import (
-    CLICKHOUSE, DUCKDB, SERIES_GROUPS, Builder, Dialect, Query, QueryRefused, Value, bucket_seconds, column_kind,
+    CLICKHOUSE, DUCKDB, SERIES_GROUPS, Builder, Dialect, Query, QueryRefusedError, Value, bucket_seconds, column_kind,
 )
 
 
@@ -96,7 +96,7 @@ class DuckDBStore:
         try:
             return self.con.execute(sql).fetchall()
         except duckdb.InterruptException:
-            raise QueryRefused(f"The query ran past the time limit ({self.time_limit_s:g} s): narrow the time "
+            raise QueryRefusedError(f"The query ran past the time limit ({self.time_limit_s:g} s): narrow the time "
                                "range or add filters.") from None
         finally:
             timer.cancel()
@@ -121,9 +121,9 @@ class ClickHouseStore:
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         try:
             return self.run(f"{sql} SETTINGS max_execution_time = {self.time_limit_s:g}")
-        except Exception as exc:  # noqa: BLE001 - ClickHouse says TIMEOUT_EXCEEDED in its message
+        except Exception as exc:
             if "TIMEOUT_EXCEEDED" in str(exc) or "Timeout exceeded" in str(exc):
-                raise QueryRefused(f"The query ran past the time limit ({self.time_limit_s:g} s): narrow the time "
+                raise QueryRefusedError(f"The query ran past the time limit ({self.time_limit_s:g} s): narrow the time "
                                    "range or add filters.") from None
             raise
 

@@ -26,7 +26,7 @@ from logging_policy.explore_definition import (
     FORM_FILTERS, POLICY_VALUES, definition_from_form, definition_parameters, definition_to_form,
     query_from_definition,
 )
-from logging_policy.explore_query import AGGREGATES, OPERATORS, Query, QueryRefused
+from logging_policy.explore_query import AGGREGATES, OPERATORS, Query, QueryRefusedError
 from logging_policy.explore_run import explore_raw, explore_run, store_open
 from logging_policy.models import SavedQuery
 from logging_policy.policy import policy_current
@@ -58,10 +58,10 @@ def _answer(query: Query, request: HttpRequest) -> dict[str, Any]:
                 bucket = request.GET.get("bucket")
                 span = (int(bucket), int(bucket) + int(request.GET["bucket_s"])) if bucket else None
             except (orjson.JSONDecodeError, TypeError, ValueError, KeyError):
-                raise QueryRefused("group is a JSON list of the group's values; bucket and bucket_s are "
+                raise QueryRefusedError("group is a JSON list of the group's values; bucket and bucket_s are "
                                    "whole seconds.") from None
             if len(group) != len(query.group_by):
-                raise QueryRefused(f"group needs {len(query.group_by)} value(s), one per group-by field.")
+                raise QueryRefusedError(f"group needs {len(query.group_by)} value(s), one per group-by field.")
             return {"events": explore_raw(query, store, group, span)}
         return asdict(explore_run(query, store))
 
@@ -78,7 +78,7 @@ def explore_view(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         if not saved and "aggregate" in request.GET:
             definition = definition_from_form(request.GET)
         answer = _answer(_query(definition, request), request)
-    except QueryRefused as exc:
+    except QueryRefusedError as exc:
         refused = str(exc)
     if as_json:
         return error_response("E007", refused) if refused else JsonResponse(answer, json_dumps_params={"default": str})

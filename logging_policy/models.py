@@ -242,9 +242,9 @@ class SavedQuery(models.Model):
 
     def clean(self) -> None:
         from logging_policy.explore_definition import definition_check  # noqa: PLC0415 - model stays light
-        from logging_policy.explore_query import QueryRefused  # noqa: PLC0415
+        from logging_policy.explore_query import QueryRefusedError  # noqa: PLC0415
 
         try:
             definition_check(self.definition)
-        except QueryRefused as exc:
+        except QueryRefusedError as exc:
             raise ValidationError({"definition": str(exc)}) from None

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -104,14 +105,14 @@ def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_b
 
 
 def trip_gas_step(*, trip: Trip, at: datetime, rpm: float | None,
-                  soc: float | None) -> tuple[dict[str, object], bool]:
+                  soc: float | None) -> tuple[dict[str, Any], bool]:
     """Advance gas-mode detection by one reading: the trip fields to write, and True if gas mode began.
 
     No query. Out-of-order readings (older than the newest one) do not drive the detector, which needs
     time order. Two uploads of one trip racing could each step the detector from the same state;
     Torque uploads a session sequentially, so that race is accepted.
     """
-    updates: dict[str, object] = {}
+    updates: dict[str, Any] = {}  # field values of several types, for one UPDATE
     entered = False
     if at >= trip.last_reading_at and trip.gas_mode_entered_at is None:
         before = GasState(trip.engine_on_since, trip.engine_on_soc, None, None)

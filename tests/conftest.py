@@ -26,7 +26,8 @@ class FormClient(Client):
     never sends it; telemetry/views.py `body_refusal`). Explicit content types pass through unchanged.
     """
 
-    def post(self, path: str, data: Any = None, content_type: str = MULTIPART_CONTENT, **extra: Any) -> Any:
+    def post(self, path: str, data: Any = None, content_type: str = MULTIPART_CONTENT,  # type: ignore[override]
+             **extra: Any) -> Any:  # the same call, with the keywords passed on through **extra
         if (content_type == MULTIPART_CONTENT and isinstance(data, dict)
                 and not any(hasattr(value, "read") for value in data.values())):
             data, content_type = urlencode(data, doseq=True), "application/x-www-form-urlencoded"

@@ -27,7 +27,9 @@ def test_clickhouse_and_vector_run_only_in_their_profile() -> None:
 
 def test_vector_tails_the_log_the_app_writes_into_the_table_the_explorer_reads() -> None:
     env_example = (ROOT / ".env.example").read_text()
-    log = re.search(r"WIDE_EVENTS_PATH=(\S+)", env_example).group(1)
+    found = re.search(r"WIDE_EVENTS_PATH=(\S+)", env_example)
+    assert found, "WIDE_EVENTS_PATH is not in .env.example"
+    log = found.group(1)
     assert all("appvar:/app/var" in COMPOSE["services"][name]["volumes"] for name in ("web", "worker", "beat"))
     assert "appvar:/app/var:ro" in COMPOSE["services"]["vector"]["volumes"]
     assert VECTOR["sources"]["wide_events"]["include"] == [f"{log}*"]

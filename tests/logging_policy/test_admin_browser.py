@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -24,6 +25,10 @@ from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.vehicles import vehicle_create
 from tests.live import LiveWeb
 
+if TYPE_CHECKING:  # selenium loads only in the tests that drive the browser
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
+
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # Flags for a sandbox-less CI machine with no network beyond localhost: nothing phones home.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,7 +37,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 @pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not shutil.which(binary):
             pytest.fail(f"{binary} is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
@@ -67,17 +72,17 @@ LABEL_LINES = """
     });"""
 
 
-def rate_input(driver: object, operation: str) -> object:
+def rate_input(driver: WebDriver, operation: str) -> WebElement:
     from selenium.webdriver.common.by import By
 
-    for row in driver.find_elements(By.CSS_SELECTOR, "tr.form-row"):  # type: ignore[attr-defined]
+    for row in driver.find_elements(By.CSS_SELECTOR, "tr.form-row"):
         names = row.find_elements(By.CSS_SELECTOR, "input[name$='-operation']")
         if names and names[0].get_attribute("value") == operation:
             return row.find_element(By.CSS_SELECTOR, "input[name$='-sample_rate']")
     raise AssertionError(f"no rule row for {operation}")
 
 
-def click_and_load(driver: object, element: object) -> None:
+def click_and_load(driver: WebDriver, element: WebElement) -> None:
     """Click something that loads a page, and wait until the new page has replaced the old one.
 
     Without the wait, the next lookup can find an element of the page being left, which goes stale.
@@ -86,36 +91,36 @@ def click_and_load(driver: object, element: object) -> None:
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
-    element.click()  # type: ignore[attr-defined]
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
     wait = WebDriverWait(driver, 20)
     wait.until(expected_conditions.staleness_of(old))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
-def type_into(field: object, value: str) -> None:
-    field.clear()  # type: ignore[attr-defined]
-    field.send_keys(value)  # type: ignore[attr-defined]
+def type_into(field: WebElement, value: str) -> None:
+    field.clear()
+    field.send_keys(value)
 
 
-def set_rate_and_save(driver: object, value: str, *, budgets: tuple[str, str] | None = None) -> str:
+def set_rate_and_save(driver: WebDriver, value: str, *, budgets: tuple[str, str] | None = None) -> str:
     """Set the upload rate (and the default and upload budgets) and save."""
     from selenium.webdriver.common.by import By
 
     type_into(rate_input(driver, "telemetry_upload"), value)
     if budgets:
-        type_into(driver.find_element(By.ID, "id_default_budget_per_minute"), budgets[0])  # type: ignore[attr-defined]
-        row = rate_input(driver, "telemetry_upload").find_element(By.XPATH, "./ancestor::tr")  # type: ignore[attr-defined]
+        type_into(driver.find_element(By.ID, "id_default_budget_per_minute"), budgets[0])
+        row = rate_input(driver, "telemetry_upload").find_element(By.XPATH, "./ancestor::tr")
         type_into(row.find_element(By.CSS_SELECTOR, "input[name$='-budget_per_minute']"), budgets[1])
-    click_and_load(driver, driver.find_element(By.NAME, "_continue"))  # type: ignore[attr-defined]
-    return driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]  # messages and form
+    click_and_load(driver, driver.find_element(By.NAME, "_continue"))
+    return driver.find_element(By.TAG_NAME, "main").text  # messages and form
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.live_web
 @pytest.mark.browser
 def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
-        live_web: LiveWeb, browser: object, tmp_path: Path) -> None:
+        live_web: LiveWeb, browser: WebDriver, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
     policy = policy_active_get_or_create()  # transactional tests before this one flush the seed away
@@ -134,15 +139,15 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     time.sleep(CHECK_INTERVAL_S + 0.1)  # both server processes hold the 5 % set above
     before = [send() for _ in range(5)]
 
-    browser.get(f"{live_web.base_url}/admin/login/")  # type: ignore[attr-defined]
-    browser.find_element(By.NAME, "username").send_keys("browser-editor")  # type: ignore[attr-defined]
-    browser.find_element(By.NAME, "password").send_keys("a long test password")  # type: ignore[attr-defined]
-    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))  # type: ignore[attr-defined]
-    browser.set_window_size(1400, 1600)  # type: ignore[attr-defined]
-    browser.get(f"{live_web.base_url}/admin/logging_policy/loggingpolicy/")  # type: ignore[attr-defined]
-    assert "Change sampling policy" in browser.title  # type: ignore[attr-defined]
+    browser.get(f"{live_web.base_url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("browser-editor")
+    browser.find_element(By.NAME, "password").send_keys("a long test password")
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))
+    browser.set_window_size(1400, 1600)
+    browser.get(f"{live_web.base_url}/admin/logging_policy/loggingpolicy/")
+    assert "Change sampling policy" in browser.title
     # Each checkbox choice's text lies on one line (the admin's label width split the long ones mid-word).
-    lines = browser.execute_script(LABEL_LINES)  # type: ignore[attr-defined]
+    lines = browser.execute_script(LABEL_LINES)
     assert ["charging_session_started", 1] in lines and ["http.status_code", 1] in lines
     assert {n for _, n in lines} == {1}, [label for label, n in lines if n != 1]
 
@@ -154,12 +159,12 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
 
     saved = set_rate_and_save(browser, "1", budgets=("250", "300"))
     assert "was changed successfully" in saved and "is in force here now" in saved
-    assert rate_input(browser, "telemetry_upload").get_attribute("value") == "1.0"  # type: ignore[attr-defined]
+    assert rate_input(browser, "telemetry_upload").get_attribute("value") == "1.0"
     policy.refresh_from_db()
     assert policy.default_budget_per_minute == 250
     assert policy.rules.get(operation="telemetry_upload").budget_per_minute == 300
     assert policy.changes.get().diff["rules.telemetry_upload.budget_per_minute"] == [None, 300]
-    browser.save_screenshot(str(tmp_path / "policy-saved.png"))  # type: ignore[attr-defined]
+    browser.save_screenshot(str(tmp_path / "policy-saved.png"))
     print(f"screenshot: {tmp_path / 'policy-saved.png'}")
 
     time.sleep(CHECK_INTERVAL_S + 0.1)  # the other server process re-checks Redis within this
@@ -172,17 +177,17 @@ def test_an_editor_changes_the_upload_rate_in_a_browser_and_uploads_follow_it(
     assert {events[r]["sampling"]["policy_version"] for r in after} == {policy.version} == {2}
     assert {events[r]["sampling"]["key"] for r in after} == {"telemetry_upload|200|"}
 
-    click_and_load(browser, browser.find_element(By.ID, "sampling-overview-link"))  # type: ignore[attr-defined]
-    header = browser.find_element(By.CSS_SELECTOR, "#sampling-overview thead").text  # type: ignore[attr-defined]
+    click_and_load(browser, browser.find_element(By.ID, "sampling-overview-link"))
+    header = browser.find_element(By.CSS_SELECTOR, "#sampling-overview thead").text
     assert header.split("\n") == ["OPERATION REASON LAST HOUR LAST DAY PROJECTED PER DAY",  # CSS upper-cases
                                    "SEEN KEPT WOULD KEEP SEEN KEPT WOULD KEEP KEPT WOULD KEEP"]
-    keys = browser.find_element(By.CSS_SELECTOR, ".sampling-keys thead").text  # type: ignore[attr-defined]
+    keys = browser.find_element(By.CSS_SELECTOR, ".sampling-keys thead").text
     assert keys == "OPERATION KEY SEEN KEPT ESTIMATE CURRENT RATE RSE KEPT PER DAY"
     # The server process that drew the page sent its own counts first: some of the uploads are in.
-    row = browser.find_element(By.CSS_SELECTOR, "tr[data-key='telemetry_upload|200|']")  # type: ignore[attr-defined]
+    row = browser.find_element(By.CSS_SELECTOR, "tr[data-key='telemetry_upload|200|']")
     cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
     operation, key, seen, kept, estimate, rate, rse, per_day = cells
     assert (operation, key) == ("telemetry_upload", "200 · –")
     assert int(seen) >= int(kept) >= 1 and int(estimate) >= int(kept) and per_day == str(int(kept) * 24)
     assert 0 < float(rate) <= 1 and rse.endswith(" %")
-    browser.save_screenshot(str(tmp_path / "overview.png"))  # type: ignore[attr-defined]
+    browser.save_screenshot(str(tmp_path / "overview.png"))

@@ -40,7 +40,7 @@ def test_exceptions_map_to_codes(exc_name: str, expected: str) -> None:
 @pytest.mark.parametrize(("sqlstate", "expected"), [("57014", "E203"), ("55P03", "E203"), ("08006", "E200")])
 def test_a_timed_out_query_is_e203_as_django_raises_it(sqlstate: str, expected: str) -> None:
     """Django raises its own OperationalError from the driver's, which carries the SQLSTATE."""
-    from django import db  # noqa: PLC0415
+    from django import db
 
     class DriverError(Exception):
         pgcode = sqlstate

@@ -79,7 +79,7 @@ def test_a_rotated_log_is_finished_then_the_new_file_read_from_its_start(tmp_pat
     append(log, *(line(n) for n in range(3)))
     load(log, store)
     append(log, line(3), line(4)[:10])  # r4's end never comes: the writer moved to the new file
-    os.rename(log, tmp_path / "events.jsonl.1")  # logrotate: rename, then the handler reopens
+    log.rename(tmp_path / "events.jsonl.1")  # logrotate: rename, then the handler reopens
     append(log, line(5), line(6))
     result = load(log, store)
     assert result.rotated and not result.rotated_lost

@@ -79,7 +79,9 @@ def test_a_viewer_runs_a_saved_query_sees_chart_and_table_and_opens_a_raw_event(
     cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
     assert cells[:4] == ["error.code = E300, operation = telemetry_upload", "2.0", "± 0.0 %", "2"]
     summary = browser.find_element(By.ID, "explore-summary").text
-    tail = int(re.search(r"\((\d+) not yet loaded", summary).group(1))
+    not_loaded = re.search(r"\((\d+) not yet loaded", summary)
+    assert not_loaded, summary
+    tail = int(not_loaded.group(1))
     assert tail >= 2, summary  # the second refused upload, the other session's (and the explorer's own events)
 
     row.find_element(By.CSS_SELECTOR, "a.raw-link").click()

@@ -16,7 +16,7 @@ import pytest
 
 from logging_policy.clickhouse_schema import clickhouse_table_ddl
 from logging_policy.event_rows import lines_parse
-from logging_policy.explore_query import Filter, Query, QueryRefused
+from logging_policy.explore_query import Filter, Query, QueryRefusedError
 from logging_policy.explore_run import ClickHouseStore, DuckDBStore, explore_raw, explore_run
 from tests.logging_policy.test_explore_query import END, EVENTS, START, store  # noqa: F401 - fixture
 
@@ -79,5 +79,5 @@ def test_clickhouse_answers_as_duckdb(query: Query, clickhouse: ClickHouseStore,
 def test_raw_events_and_refusals_on_clickhouse(clickhouse: ClickHouseStore) -> None:
     query = Query(start=START, end=END, group_by=("success",))
     assert [e["request_id"] for e in explore_raw(query, clickhouse, (False,))] == ["r50", "r51"]
-    with pytest.raises(QueryRefused, match="is not a field path"):
+    with pytest.raises(QueryRefusedError, match="is not a field path"):
         explore_run(Query(start=START, end=END, group_by=("x`; DROP TABLE wide_events --",)), clickhouse)

@@ -129,14 +129,14 @@ def explored(stream: Stream, client: Client, settings: Any, weather_server: Weat
     trigger(new_trip, "RAISE EXCEPTION 'explorer test: finalization refused'")
     trigger(light_trip, "PERFORM pg_sleep(2.1)")
     for trip in (new_trip, *heavy_trips, light_trip):
-        trip_finalize_task.apply(args=[trip.pk])
+        trip_finalize_task.apply(args=(trip.pk,))
     weather_server.script = [("slow", 0.6)]
-    trip_weather_task.apply(args=[heavy_trips[0].pk])
+    trip_weather_task.apply(args=(heavy_trips[0].pk,))
 
     deploy(settings, "stage-green", "staging")
     fleet.drive(light, "sess-l2", 8)
     fleet.refused(light, "sess-l2", 2)
-    trip_weather_task.apply(args=[heavy_trips[1].pk])  # times out too (the script's last action repeats)
+    trip_weather_task.apply(args=(heavy_trips[1].pk,))  # times out too (the script's last action repeats)
 
     stream.recording = False
     call_command("events_load")

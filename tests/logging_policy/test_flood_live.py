@@ -50,8 +50,10 @@ def test_a_sustained_flood_keeps_its_budget_and_its_weights_count_it(flood_web: 
     url = f"{flood_web.base_url}/api/torque/upload/{'0' * 24}"
     out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s", "-s", str(script), url],
                          capture_output=True, text=True, timeout=SECONDS + 30, check=True).stdout
-    answered = int(re.search(r"(\d+) requests in", out).group(1))
-    assert int(re.search(r"Non-2xx or 3xx responses: (\d+)", out).group(1)) == answered  # every one a 401
+    requests, non_2xx = re.search(r"(\d+) requests in", out), re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert requests and non_2xx, out
+    answered = int(requests.group(1))
+    assert int(non_2xx.group(1)) == answered  # every one a 401
     flood_web.proc.terminate()  # a clean stop: every worker sends its last counts (atexit)
     flood_web.proc.wait(timeout=30)
 

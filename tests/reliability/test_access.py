@@ -114,8 +114,8 @@ def test_staff_read_what_their_admin_view_permissions_show(client, owned) -> Non
         client.force_login(only_vehicles)
         refused = client.get(url)
         assert answer(refused) == (403, ["error"], "E402"), url
-        assert refused.json()["error"]["message"].endswith(f"telemetry.view_{needs[pattern.name]}."), url
-        client.force_login(staff_make(f"can-{pattern.name}", views=("vehicle", needs[pattern.name])))
+        assert refused.json()["error"]["message"].endswith(f"telemetry.view_{needs[str(pattern.name)]}."), url
+        client.force_login(staff_make(f"can-{pattern.name}", views=("vehicle", needs[str(pattern.name)])))
         assert client.get(url).status_code == 200, url
     # Without the permission a missing trip is a 403 too: only those who may read trips learn it is missing.
     client.force_login(bare)

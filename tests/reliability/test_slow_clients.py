@@ -98,7 +98,7 @@ def test_fifty_slow_connections_hold_nothing_behind_the_proxy_and_everything_wit
     assert Reading.objects.filter(vehicle_id=car.vehicle.pk).count() >= behind_proxy.ok_in_time + direct.ok_in_time
 
     access = proxy.access_log.read_text()
-    assert f"POST /api/torque/upload/[redacted]\" 200" in access
+    assert "POST /api/torque/upload/[redacted]\" 200" in access
     assert car.token not in access and car.token not in proxy.error_log.read_text()
 
 

@@ -55,6 +55,7 @@ def test_a_value_is_scrubbed_before_it_is_cut(volt, upload, wide_events) -> None
 def console_output() -> Iterator[io.StringIO]:
     """What the console handler (settings.LOGGING, with its redaction filter) prints meanwhile."""
     [console] = logging.getLogger("django").handlers
+    assert isinstance(console, logging.StreamHandler)
     buffer = io.StringIO()
     previous = console.setStream(buffer)
     try:

@@ -8,7 +8,6 @@ request, so only a look during the request can see it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ class WatchedBody:
         self.temp_files_seen: set[str] = set()
 
     def read(self, size: int = -1) -> bytes:
-        self.temp_files_seen.update(os.listdir(self.temp_dir))
+        self.temp_files_seen.update(p.name for p in Path(self.temp_dir).iterdir())
         left = self.size - self.read_bytes
         size = left if size < 0 else min(size, left)
         head = self.head[self.read_bytes:self.read_bytes + size]
@@ -55,7 +54,8 @@ def send_body(client: Client, settings: Any, tmp_path: Path) -> Callable[..., tu
     def send(token: str, content_type: str, size: int = BODY_BYTES) -> tuple[Any, WatchedBody]:
         body = WatchedBody(size, tmp_path)
         response = client.generic("POST", f"/api/torque/upload/{token}?session=s1&time=1780000000000&kd=42",
-                                  CONTENT_TYPE=content_type, CONTENT_LENGTH=str(size), **{"wsgi.input": body})
+                                  CONTENT_TYPE=content_type, CONTENT_LENGTH=str(size),
+                                  **{"wsgi.input": body})  # type: ignore[arg-type]  # a WSGI environ key
         return response, body
 
     return send

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 KNOWN_KEYS = sorted(PIDS)
 # Control characters (NUL first: PostgreSQL stores none), spliced into every field and key below.
-CONTROL = st.text(alphabet=st.characters(categories=("Cc",)), min_size=1, max_size=3)
+CONTROL = st.text(alphabet=st.characters(categories=["Cc"]), min_size=1, max_size=3)
 
 
 def poisoned(base: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -29,7 +29,7 @@ def poisoned(base: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(base, spliced)
 
 
-WEIRD_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+WEIRD_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
