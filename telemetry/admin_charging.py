@@ -12,7 +12,6 @@ from telemetry.models import ChargingSession, Refuel
 class ChargingSessionAdmin(ReadOnlyAdmin):
     list_display = ("id", "vehicle", "started_at", "ended_at", "level", "kwh_added", "kwh_source", "start_soc",
                     "end_soc", "peak_power_kw", "avg_power_kw", "is_complete", "closed_reason")
-    list_decimals = {"kwh_added": 2, "start_soc": 1, "end_soc": 1, "peak_power_kw": 2, "avg_power_kw": 2}
     list_filter = ("is_complete", "level", "vehicle", "started_at")
     list_select_related = ("vehicle",)
     date_hierarchy = "started_at"
@@ -21,7 +20,6 @@ class ChargingSessionAdmin(ReadOnlyAdmin):
 @admin.register(Refuel)
 class RefuelAdmin(ReadOnlyAdmin):
     list_display = ("id", "vehicle", "detected_at", "odometer_miles", "level_before", "level_after", "gallons_added")
-    list_decimals = {"odometer_miles": 1, "level_before": 1, "level_after": 1, "gallons_added": 2}
     list_filter = ("vehicle", "detected_at")
     list_select_related = ("vehicle",)
     date_hierarchy = "detected_at"

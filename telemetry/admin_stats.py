@@ -13,8 +13,6 @@ class VehicleStatsAdmin(ReadOnlyAdmin):
     list_display = ("vehicle", "total_trips", "total_miles", "electric_share", "avg_kwh_per_mile", "lifetime_mpg",
                     "battery_capacity_kwh", "capacity_degradation_percent", "capacity_loss_kwh_per_10k_miles",
                     "refreshed_at")
-    list_decimals = {"total_miles": 1, "electric_share": 3, "avg_kwh_per_mile": 3, "lifetime_mpg": 1,
-                     "battery_capacity_kwh": 2, "capacity_degradation_percent": 1, "capacity_loss_kwh_per_10k_miles": 2}
     list_select_related = ("vehicle",)
     search_fields = ("vehicle__name",)
     ordering = ("-total_trips",)
@@ -23,7 +21,6 @@ class VehicleStatsAdmin(ReadOnlyAdmin):
 @admin.register(BatteryHealthSample)
 class BatteryHealthSampleAdmin(ReadOnlyAdmin):
     list_display = ("at", "vehicle", "trip_id", "capacity_kwh", "is_estimate", "lifetime_miles", "odometer_miles")
-    list_decimals = {"capacity_kwh": 2, "lifetime_miles": 1, "odometer_miles": 1}
     list_filter = ("is_estimate", "vehicle")
     list_select_related = ("vehicle",)
     date_hierarchy = "at"
