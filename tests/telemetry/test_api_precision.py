@@ -56,7 +56,7 @@ def test_no_answer_carries_more_decimals_than_documented(client, volt, upload) -
     for params in charge_readings(ChargePlan(session="p-1", start=START, start_soc=21.3, end_soc=88.7, fuel_pct=25)):
         upload(volt.token, params)
     plan = DrivePlan(session="p-2", start=START + timedelta(hours=10), electric_miles=7.77, gas_miles=6.13,
-                     mph=37.3, kwh_per_mile=0.2913, mpg=38.7, start_fuel_pct=90, standing_readings=3, ambient_c=7.3)
+                     mph=37.3, kwh_per_mile=0.2913, start_odometer_miles=12_050, mpg=38.7, start_fuel_pct=90, standing_readings=3, ambient_c=7.3)
     for params in drive_readings(plan):
         upload(volt.token, params)
     trip = Trip.objects.get(session="p-2")
