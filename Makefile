@@ -29,6 +29,11 @@ migrate: install
 # Web server + Celery worker with beat. With no DATABASE_URL / REDIS_URL set it runs on
 # a SQLite file, a file-system cache and a file-system broker under var/.
 # honcho hands each process PORT (from --port, which otherwise defaults to 5000): web gets it.
+# The terminal stays readable: wide events go to var/events.jsonl (`manage.py events`, or
+# `tail -f var/events.jsonl | jq`), runserver's access lines to var/access.log (failures also to
+# the terminal). Set either variable to choose another file.
+run: export WIDE_EVENTS_PATH ?= var/events.jsonl
+run: export ACCESS_LOG_PATH ?= var/access.log
 run: migrate
 	$(BIN)/honcho start -f Procfile --port $${PORT:-8000}
 

@@ -19,6 +19,9 @@ from logging_policy.events import REDACTED
 from logging_policy.redact import emails_redact
 
 UPLOAD_PREFIX = "/api/torque/upload/"
+# settings.STATIC_URL ("static/"), as a path; read here, not from settings: a log filter runs before
+# (and after) Django is configured, and this is what the app serves its files under.
+STATIC_PREFIX = "/static/"
 # The token and whatever follows it up to a space: a GET upload's query string holds the
 # owner's e-mail (`eml`) and the readings, position included.
 _UPLOAD_TOKEN = re.compile(re.escape(UPLOAD_PREFIX) + r"\S+")
@@ -42,8 +45,11 @@ def path_redact(path: str) -> str:
 
 
 def routed_path(path: str) -> str:
-    """A path with its long opaque runs masked (an admin URL takes any text as an object id)."""
-    return _OPAQUE_RUN.sub(REDACTED, path) if len(path) >= 16 else path
+    """A path with its long opaque runs masked (an admin URL takes any text as an object id). Static
+    files keep their names: they are the app's own (`/static/admin/img/icon-changelink.svg`)."""
+    if len(path) < 16 or path.startswith(STATIC_PREFIX):
+        return path
+    return _OPAQUE_RUN.sub(REDACTED, path)
 
 
 def plain_log_redact(text: str, *, request_log: bool = False) -> str:

@@ -34,6 +34,11 @@ TOKEN = "S3cretUpl0adT0kenXYZ"
     ('"GET /u/jane.doe@example.com/ HTTP/1.1" 404', '"GET /u/[redacted]/ HTTP/1.1" 404'),
     ("Forbidden (CSRF token missing.): /admin/login/", "Forbidden (CSRF token missing.): /admin/login/"),
     (f"/api/torque/upload/{TOKEN}", "/api/torque/upload/[redacted]"),  # a path given as its own argument
+    # The app's own static files keep their names (a long one looked like a token to the mask).
+    ('"GET /static/admin/img/icon-changelink.svg HTTP/1.1" 200 380',
+     '"GET /static/admin/img/icon-changelink.svg HTTP/1.1" 200 380'),
+    ('"GET /static/vendor/uplot/uPlot.iife.min.js?v=1 HTTP/1.1" 200 5',
+     '"GET /static/vendor/uplot/uPlot.iife.min.js?[redacted] HTTP/1.1" 200 5'),
 ])
 def test_request_log_lines_show_no_token_query_or_address(line: str, expected: str) -> None:
     assert plain_log_redact(line, request_log=True) == expected
@@ -109,3 +114,9 @@ def test_a_traceback_another_handler_formatted_first_is_redacted_too() -> None:
     logging.Formatter().format(record)  # an unfiltered handler caches exc_text on the record
     assert PlainLogRedactFilter().filter(record) is True
     assert record.exc_text is not None and record.exc_text.endswith("ValueError: no vehicle for [redacted]")
+
+
+def test_the_static_prefix_left_unmasked_is_the_static_url(settings) -> None:
+    from logging_policy.log_filters import STATIC_PREFIX
+
+    assert STATIC_PREFIX == "/" + settings.STATIC_URL.lstrip("/")
