@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from telemetry.admin_display import SHOWN_SUFFIX, figure_field, figure_fieldsets, figure_list_display, float_figures
 from telemetry.admin_tracklog import TracklogImportMixin
@@ -106,15 +107,20 @@ class VehicleAdmin(TracklogImportMixin, admin.ModelAdmin):
 @admin.register(Trip)
 class TripAdmin(ReadOnlyAdmin):
     # Sized for a 1400 px window with the filters beside it: the efficiency columns stay in view.
-    list_display = ("id", "vehicle", "started_at", "duration", "is_closed", "distance_miles", "electric_miles",
-                    "gas_miles", "kwh_per_mile", "gas_mpg", "weather_conditions", "weather_temp_f")
+    list_display = ("started", "vehicle", "duration", "distance_miles", "electric_miles", "gas_miles",
+                    "kwh_per_mile", "gas_mpg", "weather_temp_f")  # open trips: the "is closed" filter
+    list_display_links = ("started",)
     list_labels = {"distance_miles": "Miles", "electric_miles": "Electric mi", "gas_miles": "Gas mi",
-                   "kwh_per_mile": "Efficiency (kWh/mi)", "gas_mpg": "MPG", "weather_temp_f": "Weather °F"}
+                   "kwh_per_mile": "kWh/mi", "gas_mpg": "MPG", "weather_temp_f": "Weather °F"}
     list_filter = ("is_closed", "is_drive", "is_plausible", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter),
                    "soc_source", "extreme_weather", "started_at")
     list_select_related = ("vehicle",)
     date_hierarchy = "started_at"
     search_fields = ("session",)
+
+    @admin.display(description="Started", ordering="started_at")
+    def started(self, trip: Trip) -> str:
+        return timezone.localtime(trip.started_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="h:mm")
     def duration(self, trip: Trip) -> str | None:

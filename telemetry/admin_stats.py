@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import HttpRequest, HttpResponse
 
 from telemetry.admin import ReadOnlyAdmin
+from telemetry.charts import capacity_trend, efficiency_by_temperature
 from telemetry.models import BatteryHealthSample, VehicleStats
 
 
@@ -16,6 +21,14 @@ class VehicleStatsAdmin(ReadOnlyAdmin):
     list_select_related = ("vehicle",)
     search_fields = ("vehicle__name",)
     ordering = ("-total_trips",)
+    change_form_template = "admin/telemetry/vehiclestats/change_form.html"
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The figures, with the battery capacity trend and kWh/mi against the outside temperature above them."""
+        vehicle_id = int(unquote(object_id)) if unquote(object_id).isdigit() else 0
+        charts = {"capacity": capacity_trend(vehicle_id), "efficiency": efficiency_by_temperature(vehicle_id)}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "charts": charts})
 
 
 @admin.register(BatteryHealthSample)

@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from telemetry.views_home import home
 from volttracker.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("", home, name="home"),  # the admin's "View site" (site_url "/") lands here
     path("", include("telemetry.urls")),
 ]
 

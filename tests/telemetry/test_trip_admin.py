@@ -40,9 +40,10 @@ def test_trip_page_shows_the_summary_with_units_and_the_weather_read_only(client
     trip.refresh_from_db()
     assert trip.weather_conditions == "heavy_snow"
     listing = client.get("/admin/telemetry/trip/?extreme_weather__exact=1").content.decode()
-    assert "heavy_snow" in listing and "by extreme weather" in listing.lower()  # the filter
-    assert ">Efficiency (kWh/mi)<" in listing and ">MPG<" in listing and ">0.287<" in listing and ">41.2<" in listing
-    assert "heavy_snow" not in client.get("/admin/telemetry/trip/?extreme_weather__exact=0").content.decode()
+    assert url in listing and "by extreme weather" in listing.lower()  # the filter
+    assert ">KWh/mi<" in listing and ">MPG<" in listing and ">0.287<" in listing and ">41.2<" in listing
+    assert ">2026-05-03 08:00<" in listing and ">0:30<" in listing and ">23.4<" in listing
+    assert url not in client.get("/admin/telemetry/trip/?extreme_weather__exact=0").content.decode()
 
 
 def test_trip_page_carries_the_chart_series_the_gas_switch_and_the_track(client, volt) -> None:

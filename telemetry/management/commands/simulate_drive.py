@@ -66,10 +66,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Each trip is finalized when the next one starts; the last one {settings.TRIP_STALE_SECONDS} s "
             "after its last upload, at Celery beat's next check (within a minute more). Then, logged in to the admin:\n"
+            f"  {base}/                                             each vehicle's last trips, lifetime figures, last charge\n"
             f"  {base}/admin/telemetry/trip/                        trips: electric and gas miles, kWh, mpg\n"
             f"  {base}/admin/telemetry/vehiclestats/                lifetime statistics and battery health\n"
             f"  {base}/admin/logging_policy/loggingpolicy/overview/ events seen and kept by sampling\n"
-            "  and the server's output (or WIDE_EVENTS_PATH): the wide events, one JSON line each"
+            "  and the wide events: `manage.py events` (one line each), or `tail -f var/events.jsonl | jq`"
         )
 
     def _tokens(self, options: dict[str, Any]) -> list[str]:

@@ -58,7 +58,16 @@ function vtTimeChart(el, times, series, marks, height) {
     axes,
     plugins: [vtMarksPlugin(marks || [])],
   };
-  return new uPlot(opts, [times, ...series.map((s) => s.values)], el);
+  return vtFollowWidth(el, new uPlot(opts, [times, ...series.map((s) => s.values)], el));
+}
+
+/* Charts keep the width of their box when the page's layout settles or the window changes. */
+function vtFollowWidth(el, chart) {
+  new ResizeObserver(() => {
+    const width = vtWidth(el);
+    if (Math.abs(width - chart.width) > 2) chart.setSize({width, height: chart.height});
+  }).observe(el);
+  return chart;
 }
 
 /* Points of y against x (x sorted), no lines: a scatter or a trend's samples. */
@@ -70,7 +79,7 @@ function vtPointsChart(el, xs, ys, xLabel, yLabel, stroke) {
                                points: {show: true, size: 7, fill: stroke || "#2c7fb8"}}],
     axes: [{label: xLabel}, {label: yLabel}],
   };
-  return new uPlot(opts, [xs, ys], el);
+  return vtFollowWidth(el, new uPlot(opts, [xs, ys], el));
 }
 
 /* The route: OpenStreetMap tiles when the browser is online; the track is drawn either way, on a
