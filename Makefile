@@ -12,7 +12,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/volttracker_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/6
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run migrate test bench clean vendor
+.PHONY: install run migrate test bench clean vendor screenshots
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ vendor:
 	mkdir -p $(VENDOR)/uplot $(VENDOR)/leaflet
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE $(VENDOR)/uplot/
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+
+# The README's screenshots (docs/screenshots/): the pages browser test saves them as it checks the
+# pages of a simulated vehicle; needs what the tests need (PostgreSQL, Redis, Debian's chromium).
+screenshots: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/telemetry/test_pages_browser.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

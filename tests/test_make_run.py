@@ -225,3 +225,10 @@ def test_make_run_on_a_fresh_clone_shows_no_event_or_static_lines(tmp_path: Path
     access = (copy / "var" / "access.log").read_text()
     assert all(s in access for s in statics)
     assert '"operation":"telemetry_upload"' in events_path.read_text()
+
+
+def test_every_readme_url_follows_port() -> None:
+    readme = (ROOT / "README.md").read_text()
+    local = re.findall(r"https?://(?:localhost|127\.0\.0\.1|[\d.]+)(:[^/\s`)>]*)?", readme)
+    assert local and all(port == ":$PORT" for port in local), local  # no hard-coded 8000 after "pick a port"
+    assert "export PORT=" in readme

@@ -38,7 +38,7 @@ def drive_history(web: LiveWeb) -> tuple[int, int]:
     volt = vehicle_create(name="Browser Volt")
     trace = trace_id_drawing(at_least=0.0)
     charge = ChargePlan(session="b-charge", start=START - timedelta(hours=10), start_soc=20, end_soc=88,
-                        step_seconds=300)
+                        step_seconds=60)
     for params in charge_readings(charge):
         web.upload(volt.token, params, trace_id=trace)
     odometer = charge.odometer_miles
