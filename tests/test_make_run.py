@@ -188,7 +188,7 @@ def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
 
 def test_make_run_on_a_fresh_clone_shows_no_event_or_static_lines(tmp_path: Path) -> None:
     """`make run` itself (honcho, web and worker), as a newcomer starts it; its terminal output is read."""
-    env = {**embedded_env(), "POLICY_SYNC_INTERVAL_SECONDS": "1"}  # the worker's events come soon
+    env = embedded_env()
     copy = checkout_copy(tmp_path / "vt")
     (copy / ".venv").symlink_to((ROOT / ".venv").resolve())  # the shared, installed venv
     port = free_port()
@@ -211,9 +211,18 @@ def test_make_run_on_a_fresh_clone_shows_no_event_or_static_lines(tmp_path: Path
         assert len(statics) >= 3 and all(httpx.get(f"http://127.0.0.1:{port}{s}").status_code == 200 for s in statics)
         assert httpx.get(f"http://127.0.0.1:{port}/api/torque/upload/x?eml=a@b.org").status_code == 401
         events_path = copy / "var" / "events.jsonl"
-        wait_for(events_path, proc, '"operation":"policy_sync"')  # the worker's events too
+        wait_for(log_path, proc, "ready.")  # the worker's; then a task that fails, whose event is always kept
+        subprocess.run([sys.executable, "-c", "from volttracker.celery import app; "
+                        "app.send_task('logging_policy.tasks.policy_sync', args=[1, 2, 3])"],
+                       cwd=copy, env=env, check=True)
+        deadline = time.monotonic() + 90
+        while '"operation":"policy_sync"' not in events_path.read_text(errors="replace"):  # the worker's too
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no policy_sync event; make run's terminal:\n{log_path.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.5)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=60)
         with contextlib.suppress(ProcessLookupError):

@@ -120,9 +120,9 @@ class Command(BaseCommand):
             end = start + timedelta(seconds=plan.electric_seconds + plan.gas_seconds)
             if end > now:
                 raise CommandError(
-                    f"The vehicle's readings run until {not_before - TRIP_GAP:%Y-%m-%d %H:%M} UTC; "
-                    f"{trips - i} more trip(s) after them would end after now, and the server refuses readings "
-                    "from the future (E306). Try again later, or with fewer --trips or miles. Nothing was posted.")
+                    f"Trip {i + 1} of {trips} would start at {start:%Y-%m-%d %H:%M} UTC, after the vehicle's "
+                    f"readings so far, and end after now; the server refuses readings from the future (E306). "
+                    "Try again later, or with fewer --trips or miles. Nothing was posted.")
             plans.append(plan)
             not_before = end + TRIP_GAP
             odometer = plan.start_odometer_miles + plan.electric_miles + plan.gas_miles
