@@ -12,7 +12,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/volttracker_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/6
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run migrate lint test bench clean vendor
+.PHONY: install run migrate lint test bench clean vendor screenshots
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ migrate: install
 # Web server + Celery worker with beat. With no DATABASE_URL / REDIS_URL set it runs on
 # a SQLite file, a file-system cache and a file-system broker under var/.
 # honcho hands each process PORT (from --port, which otherwise defaults to 5000): web gets it.
+# The terminal stays readable: wide events go to var/events.jsonl (`manage.py events`, or
+# `tail -f var/events.jsonl | jq`), runserver's access lines to var/access.log (failures also to
+# the terminal). Set either variable to choose another file.
+run: export WIDE_EVENTS_PATH ?= var/events.jsonl
+run: export ACCESS_LOG_PATH ?= var/access.log
 run: migrate
 	$(BIN)/honcho start -f Procfile --port $${PORT:-8000}
 
@@ -58,6 +63,12 @@ vendor:
 	mkdir -p $(VENDOR)/uplot $(VENDOR)/leaflet
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE $(VENDOR)/uplot/
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+
+# The README's screenshots (docs/screenshots/): the pages browser test saves them as it checks the
+# pages of a simulated vehicle; needs what the tests need (PostgreSQL, Redis, Debian's chromium).
+screenshots: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/telemetry/test_pages_browser.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache

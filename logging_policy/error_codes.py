@@ -75,6 +75,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         _c("E306", "time_in_future", P, WARN, False, False, 400, "The `time` parameter is later than the server's clock plus the allowed skew (READING_FUTURE_ALLOWANCE_SECONDS)."),
         _c("E307", "invalid_session", P, WARN, False, False, 400, "The `session` parameter holds a control character (NUL, newline, ...), so the reading cannot be placed in a trip."),
         _c("E308", "invalid_encoding", P, WARN, False, False, 400, "The request declares a character set other than UTF-8, or holds text that nothing can store (a NUL character)."),
+        _c("E309", "odometer_backwards", P, WARN, False, False, 400, "The reading's odometer is lower than the vehicle's reading before it (or higher than the one after it) by more than ODOMETER_SLACK_MILES; nothing of it is stored."),
         _c("E400", "unknown_vehicle_token", B, INFO, False, False, 401, "The upload token does not belong to any vehicle."),
         _c("E401", "not_authenticated", B, INFO, False, False, 401, "The API needs a staff session or the vehicle's upload token (header Authorization: Bearer <token>)."),
         _c("E402", "forbidden", B, INFO, False, False, 403, "The credentials do not give access to this vehicle."),

@@ -18,6 +18,9 @@ from urllib.parse import unquote
 from logging_policy.redact import REDACTED, client_network, emails_redact, text_redact, token_shaped
 
 UPLOAD_PREFIX = "/api/torque/upload/"
+# settings.STATIC_URL ("static/"), as a path; read here, not from settings: a log filter runs before
+# (and after) Django is configured, and this is what the app serves its files under.
+STATIC_PREFIX = "/static/"
 # The token and whatever follows it up to a space: a GET upload's query string holds the
 # owner's e-mail (`eml`) and the readings, position included.
 _UPLOAD_TOKEN = re.compile(re.escape(UPLOAD_PREFIX) + r"\S+")
@@ -41,8 +44,11 @@ def path_redact(path: str) -> str:
 
 
 def routed_path(path: str) -> str:
-    """A path with its long opaque runs masked (an admin URL takes any text as an object id)."""
-    return _OPAQUE_RUN.sub(REDACTED, path) if len(path) >= 16 else path
+    """A path with its long opaque runs masked (an admin URL takes any text as an object id). Static
+    files keep their names: they are the app's own (`/static/admin/img/icon-changelink.svg`)."""
+    if len(path) < 16 or path.startswith(STATIC_PREFIX):
+        return path
+    return _OPAQUE_RUN.sub(REDACTED, path)
 
 
 # gunicorn's `Invalid request from ip=203.0.113.9: ...`: the address, up to the ": " that ends it (IPv6 has colons).

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
-from telemetry.admin_display import rounded_list_display
+from telemetry.admin_display import SHOWN_SUFFIX, figure_field, figure_fieldsets, figure_list_display, float_figures
 from telemetry.admin_tracklog import TracklogImportMixin
+from telemetry.charts import trip_duration_seconds
+from telemetry.trip_page import trip_page_context
+from telemetry.units import duration_text
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.vehicles import upload_url, vehicle_token_reset
 
@@ -21,11 +27,23 @@ if TYPE_CHECKING:
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Data that only Torque uploads create: browsable, never edited by hand."""
 
-    # Float fields shown in the list with this many decimals (telemetry/admin_display.py).
-    list_decimals: dict[str, int] = {}
+    class Media:
+        css = {"all": ("telemetry/pages.css",)}
 
-    def get_list_display(self, request: HttpRequest) -> list[Any]:
-        return rounded_list_display(self.model, super().get_list_display(request), self.list_decimals)
+    # Short column headers for figures; the default is "<field name> (<unit>)" (telemetry/admin_display.py).
+    list_labels: dict[str, str] = {}
+
+    def __init__(self, model: type[Any], admin_site: admin.AdminSite) -> None:
+        super().__init__(model, admin_site)
+        self.figures = set(float_figures(model))
+        for name in self.figures:  # the change page's rounded twin of each figure, found by name
+            setattr(self, f"{name}{SHOWN_SUFFIX}", figure_field(model, name))
+
+    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
+        return figure_list_display(self.model, super().get_list_display(request), self.list_labels)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
+        return figure_fieldsets(super().get_fieldsets(request, obj), self.figures)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -90,31 +108,42 @@ class VehicleAdmin(TracklogImportMixin, admin.ModelAdmin):
 
 @admin.register(Trip)
 class TripAdmin(ReadOnlyAdmin):
-    list_display = ("id", "vehicle", "started_at", "ended_at", "is_closed", "distance_miles", "electric_miles",
-                    "gas_miles", "kwh_per_mile", "gas_mpg", "reading_count", "weather_conditions", "weather_temp_f")
-    list_decimals = {"distance_miles": 2, "electric_miles": 2, "gas_miles": 2, "kwh_per_mile": 3, "gas_mpg": 1,
-                     "weather_temp_f": 1}
+    # Sized for a 1400 px window with the filters beside it: the efficiency columns stay in view.
+    list_display = ("started", "vehicle", "duration", "distance_miles", "electric_miles", "gas_miles",
+                    "kwh_per_mile", "gas_mpg", "weather_temp_f")  # open trips: the "is closed" filter
+    list_display_links = ("started",)
+    list_labels = {"distance_miles": "Miles", "electric_miles": "Electric mi", "gas_miles": "Gas mi",
+                   "kwh_per_mile": "kWh/mi", "gas_mpg": "MPG", "weather_temp_f": "Weather °F"}
     list_filter = ("is_closed", "is_drive", "is_plausible", "vehicle", ("gas_mode_entered_at", admin.EmptyFieldListFilter),
                    "soc_source", "extreme_weather", "started_at")
-    # Only the weather is grouped; every other field follows in model order (the page is read-only).
-    WEATHER_FIELDS = ("weather_temp_f", "weather_precipitation_in", "weather_wind_mph", "weather_conditions",
-                      "weather_impact_factor", "extreme_weather", "weather_attempted_at")
-
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:
-        others = [f for f in self.get_fields(request, obj) if f not in self.WEATHER_FIELDS]
-        return [(None, {"fields": others}),
-                ("Weather (docs/weather.md; empty until a lookup succeeds)", {"fields": self.WEATHER_FIELDS})]
     list_select_related = ("vehicle",)
     date_hierarchy = "started_at"
     search_fields = ("session",)
+
+    @admin.display(description="Started", ordering="started_at")
+    def started(self, trip: Trip) -> str:
+        return timezone.localtime(trip.started_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="h:mm")
+    def duration(self, trip: Trip) -> str | None:
+        return duration_text(trip_duration_seconds(trip))
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The trip page (telemetry/trip_page.py): read-only, so anything but a GET is refused."""
+        trip = self.get_object(request, unquote(object_id))
+        if trip is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method not in ("GET", "HEAD") or not self.has_view_permission(request, trip):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), **trip_page_context(trip), "opts": self.opts}
+        return TemplateResponse(request, "admin/telemetry/trip/page.html", context)
 
 
 @admin.register(Reading)
 class ReadingAdmin(ReadOnlyAdmin):
     list_display = ("recorded_at", "vehicle", "trip_id", "speed_mph", "soc_pct", "engine_rpm", "hv_power_kw",
                     "odometer_miles", "fuel_level_pct")
-    list_decimals = {"speed_mph": 1, "soc_pct": 1, "engine_rpm": 0, "hv_power_kw": 2, "odometer_miles": 1,
-                     "fuel_level_pct": 1}
     list_filter = ("vehicle",)
     list_select_related = ("vehicle",)
     date_hierarchy = "recorded_at"

@@ -11,6 +11,7 @@ from logging_policy.current import current_event
 from logging_policy.responses import error_response
 from telemetry.auth import vehicle_access_denied
 from telemetry.models import Vehicle
+from telemetry.units import figure_round
 from telemetry.vehicle_context import vehicle_context_add
 
 
@@ -41,5 +42,6 @@ def vehicle_read_denied(request: HttpRequest, vehicle_id: int, *, shows: tuple[s
 
 
 def row_json(row: Model | None, names: tuple[str, ...]) -> dict[str, Any]:
-    """The named attributes of `row` (all None for no row); JsonResponse writes dates as ISO 8601."""
-    return {name: getattr(row, name) if row is not None else None for name in names}
+    """The named attributes of `row` (all None for no row), figures rounded as docs/units.md states;
+    JsonResponse writes dates as ISO 8601."""
+    return {name: figure_round(name, getattr(row, name)) if row is not None else None for name in names}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import HttpRequest, JsonResponse
 
 from logging_policy.responses import error_response
-from telemetry.models import Trip, Vehicle
+from telemetry.models import Vehicle
 from telemetry.tokens import token_hash, token_matches
-from telemetry.upload_sql import vehicle_and_trip_by_token_hash, vehicle_by_token_hash
+from telemetry.upload_sql import UploadTarget, vehicle_and_trip_by_token_hash, vehicle_by_token_hash
 
 MAX_TOKEN_LENGTH = 128
 
@@ -20,12 +22,13 @@ def vehicle_for_token(token: str) -> Vehicle | None:
     return _confirmed(token, vehicle_by_token_hash(token_hash(token)))
 
 
-def vehicle_and_trip_for_token(token: str, *, trip_key: str) -> tuple[Vehicle | None, Trip | None]:
-    """`vehicle_for_token`, with the vehicle's trip for `trip_key` read in the same statement (None if new)."""
+def vehicle_and_trip_for_token(token: str, *, trip_key: str, at: datetime | None = None) -> UploadTarget:
+    """`vehicle_for_token`, with the vehicle's trip for `trip_key` (None if new) and the odometers of its
+    readings around `at`, read in the same statement."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None, None
-    vehicle, trip = vehicle_and_trip_by_token_hash(token_hash(token), trip_key=trip_key)
-    return (vehicle, trip) if _confirmed(token, vehicle) else (None, None)
+        return UploadTarget(None, None)
+    target = vehicle_and_trip_by_token_hash(token_hash(token), trip_key=trip_key, at=at)
+    return target if _confirmed(token, target.vehicle) else UploadTarget(None, None)
 
 
 def _confirmed(token: str, vehicle: Vehicle | None) -> Vehicle | None:

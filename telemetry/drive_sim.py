@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 KM_PER_MILE = 1.609344
 LITRES_PER_GALLON = 3.785411784
+# A new simulated vehicle's odometer.
+FIRST_ODOMETER_MILES = 12_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,7 @@ class DrivePlan:
     usable_kwh: float = 14.0
     tank_gallons: float = 8.9
     start_fuel_pct: float = 60.0
-    start_odometer_miles: float = 12_000.0
+    start_odometer_miles: float = FIRST_ODOMETER_MILES
     ambient_c: float = 18.0
     step_seconds: float = 10.0
     # Cold-weather pulse: the engine heats for this long at the start, while the car drives on the battery.

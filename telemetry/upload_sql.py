@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.db import connection
 from django.db.models import Field, FloatField, Model
@@ -55,10 +55,21 @@ def _instance(model: type[_M], alias: str, values: tuple[Any, ...]) -> _M:
     return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
 
 
+def _odometer_sql(comparison: str, order: str) -> str:
+    """The odometer of the vehicle's nearest reading before (`<`) or after (`>`) a time: one index probe
+    (reading_vehicle_odometer_time); no row for a NULL time."""
+    r = _q(Reading._meta.db_table)
+    return (f"(SELECT o.{_q('odometer_miles')} FROM {r} o WHERE o.{_q('vehicle_id')} = v.{_q('id')} "
+            f"AND o.{_q('odometer_miles')} IS NOT NULL AND o.{_q('recorded_at')} {comparison} %s "
+            f"ORDER BY o.{_q('recorded_at')} {order} LIMIT 1)")
+
+
 @cache
 def _vehicle_sql(with_trip: bool) -> str:
     vehicles, stats = _columns(Vehicle, "v")[0], _columns(VehicleStats, "s")[0]
-    trips = f", {_columns(Trip, 't')[0]}" if with_trip else ""
+    # With the trip come the odometer check's neighbours (telemetry/odometer.py), in the same statement.
+    trips = (f", {_columns(Trip, 't')[0]}, {_odometer_sql('<', 'DESC')}, {_odometer_sql('>', 'ASC')}"
+             if with_trip else "")
     join = (f" LEFT OUTER JOIN {_q(Trip._meta.db_table)} t ON t.{_q('vehicle_id')} = v.{_q('id')} "
             f"AND t.{_q('trip_key')} = %s" if with_trip else "")
     return (f"SELECT {vehicles}, {stats}{trips} FROM {_q(Vehicle._meta.db_table)} v "
@@ -86,21 +97,31 @@ def vehicle_by_token_hash(token_hash: str) -> Vehicle | None:
     return _vehicle_row(row) if row is not None else None
 
 
-def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str) -> tuple[Vehicle | None, Trip | None]:
+class UploadTarget(NamedTuple):
+    vehicle: Vehicle | None
+    trip: Trip | None
+    # Odometers of the vehicle's readings just before and after the upload's time (None: none, or no time).
+    odometer_before: float | None = None
+    odometer_after: float | None = None
+
+
+def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str, at: datetime | None = None) -> UploadTarget:
     """`vehicle_by_token_hash` and, in the same statement, the vehicle's trip with `trip_key` (None if it
-    has none yet): the upload's trip costs no query of its own."""
+    has none yet) and the odometers around `at`: the upload's trip and odometer check cost no query of their own."""
     with connection.cursor() as cursor:
-        cursor.execute(_vehicle_sql(True), [trip_key, token_hash])
+        when = connection.ops.adapt_datetimefield_value(at) if at is not None else None
+        cursor.execute(_vehicle_sql(True), [when, when, trip_key, token_hash])
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return UploadTarget(None, None)
     vehicle = _vehicle_row(row)
-    trip_row = row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):]
+    before, after = row[-2:]
+    trip_row = row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):-2]
     if trip_row[0] is None:
-        return vehicle, None
+        return UploadTarget(vehicle, None, before, after)
     trip = _instance(Trip, "t", trip_row)
     trip._state.fields_cache["vehicle"] = vehicle
-    return vehicle, trip
+    return UploadTarget(vehicle, trip, before, after)
 
 
 @cache

@@ -19,6 +19,7 @@ from telemetry.api_json import row_json, vehicle_read_denied
 from telemetry.auth import vehicle_access_denied, vehicle_and_trip_for_token
 from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
+from telemetry.odometer import odometer_conflict
 from telemetry.torque import PayloadError, TorqueUpload, parse_upload, time_in_future
 from telemetry.vehicle_context import vehicle_context_add
 
@@ -98,7 +99,10 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
         refused = (exc.code, exc.message)
         refused_session = params.get("session", "").strip()
     with event.timer("auth"):
-        vehicle, trip = vehicle_and_trip_for_token(token, trip_key=upload.trip_key if upload else "")
+        # The odometer check's neighbours ride in the same statement, for a reading that has an odometer.
+        checked_at = upload.recorded_at if upload and "odometer_miles" in upload.values else None
+        vehicle, trip, before, after = vehicle_and_trip_for_token(
+            token, trip_key=upload.trip_key if upload else "", at=checked_at)
     if vehicle is None:
         return error_response("E400")
     vehicle_context_add(vehicle=vehicle)
@@ -107,6 +111,9 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
             event.set("telemetry", session=event.client_text(refused_session, 64))
         return error_response(*refused)
     event.set("telemetry", upload_describe(upload))
+    if checked_at is not None and (backwards := odometer_conflict(upload.values["odometer_miles"],
+                                                                  before=before, after=after)):
+        return error_response("E309", backwards)
 
     upload_ingest(vehicle=vehicle, upload=upload, trip=trip)  # sets telemetry.outcome on the event
     return HttpResponse("OK!", content_type="text/plain")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from telemetry.api_json import row_json, vehicle_read
+from telemetry.units import figures_round
 from telemetry.vehicle_context import vehicle_context_add, vehicle_stats_of
 
-# Beyond the event's context fields: the rest of the row, as stored.
+# Beyond the event's context fields: the rest of the row, figures rounded (docs/units.md).
 EXTRA_FIELDS = (
     "electric_miles", "gas_miles", "electric_share", "first_trip_at", "last_trip_at", "lifetime_mpg",
     "capacity_is_estimate", "capacity_loss_kwh_per_10k_miles", "capacity_samples", "last_tank_mpg",
@@ -21,4 +22,4 @@ def vehicle_stats(request: HttpRequest, vehicle_id: int) -> JsonResponse:
     if isinstance(vehicle, JsonResponse):
         return vehicle
     context = vehicle_context_add(vehicle=vehicle)
-    return JsonResponse({**context, **row_json(vehicle_stats_of(vehicle), EXTRA_FIELDS)})
+    return JsonResponse({**figures_round(context), **row_json(vehicle_stats_of(vehicle), EXTRA_FIELDS)})

@@ -118,15 +118,32 @@ def wait_for(log_path: Path, proc: subprocess.Popen[bytes], text: str) -> None:
         time.sleep(0.2)
 
 
+def make_run_defaults() -> dict[str, str]:
+    """The variables `make run` exports by default (`run: export NAME ?= value` in the Makefile)."""
+    found = re.findall(r"^run: export (\w+) \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    return dict(found)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_make_run_sends_events_and_access_lines_to_files() -> None:
+    assert make_run_defaults() == {"WIDE_EVENTS_PATH": "var/events.jsonl", "ACCESS_LOG_PATH": "var/access.log"}
+
+
 def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
-    """runserver logs every request line; an upload's carries its token (the only credential Torque sends)."""
-    env = embedded_env()
+    """runserver logs every request line; an upload's carries its token (the only credential Torque sends).
+
+    Under `make run`'s defaults the lines go to var/access.log, and those of failed requests (4xx, 5xx)
+    to the terminal as well: the token is in neither, nor in the events' file."""
+    env = {**embedded_env(), **make_run_defaults()}
     copy = migrated_copy(tmp_path / "vt", env)
     line = next(line for line in (copy / "Procfile").read_text().splitlines() if line.startswith("web:"))
     assert "manage.py runserver" in line
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log_path = tmp_path / "web.log"
     token = "S3cretUpl0adT0kenXYZ"
     with log_path.open("wb") as out:
@@ -146,17 +163,82 @@ def test_procfile_web_access_lines_show_no_upload_token(tmp_path: Path) -> None:
         # As a client may spell them (http.client sends the target as written): a percent-encoded
         # upload path (Django decodes it and routes it to the view) and a query on a path with no token.
         for target, status in ((f"/api/torque/%75pload/{token}?eml=owner@example.com", 401),
-                               ("/api/torque/upload?eml=owner@example.com", 404)):
+                               ("/api/torque/upload?eml=owner@example.com", 404),
+                               ("/static/admin/img/icon-changelink.svg", 200)):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             connection.request("GET", target)
             assert connection.getresponse().status == status
             connection.close()
-        wait_for(log_path, proc, '" 404 ')  # the last access line
+        wait_for(copy / "var" / "access.log", proc, "icon-changelink.svg")  # the last access line
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    log = log_path.read_text(errors="replace")
+    terminal = log_path.read_text(errors="replace")
+    access = (copy / "var" / "access.log").read_text(errors="replace")
+    events = (copy / "var" / "events.jsonl").read_text(errors="replace")
     # Torque's GET uploads carry the owner's e-mail (eml) and the readings in the query: gone too.
-    assert log.count('"GET /api/torque/upload/[redacted] HTTP/1.1" 401') == 2, log[-2000:]
-    assert '"GET /api/torque/upload?[redacted] HTTP/1.1" 404' in log, log[-2000:]
-    assert token not in log and "owner@example.com" not in log, log[-2000:]
+    for shown in (terminal, access):
+        assert shown.count('"GET /api/torque/upload/[redacted] HTTP/1.1" 401') == 2, shown[-2000:]
+        assert '"GET /api/torque/upload?[redacted] HTTP/1.1" 404' in shown, shown[-2000:]
+    assert '"GET /static/admin/img/icon-changelink.svg HTTP/1.1" 200' in access  # a file name is no secret
+    assert "/static/" not in terminal and '"operation"' not in terminal, terminal[-2000:]
+    assert events.count('"operation":"telemetry_upload"') == 2  # the events went to their file
+    for shown in (terminal, access, events):
+        assert token not in shown and "owner@example.com" not in shown, shown[-2000:]
+
+
+def test_make_run_on_a_fresh_clone_shows_no_event_or_static_lines(tmp_path: Path) -> None:
+    """`make run` itself (honcho, web and worker), as a newcomer starts it; its terminal output is read."""
+    env = embedded_env()
+    copy = checkout_copy(tmp_path / "vt")
+    (copy / ".venv").symlink_to((ROOT / ".venv").resolve())  # the shared, installed venv
+    port = free_port()
+    log_path = tmp_path / "terminal.log"
+    with log_path.open("wb") as log:
+        # -o: the venv is installed (its stamp may be older than a requirements.txt copied just now).
+        proc = subprocess.Popen(["make", "-o", ".venv/.installed", "run"], cwd=copy, env={**env, "PORT": str(port)},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/admin/login/", timeout=10)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(log_path.read_text(errors="replace")[-3000:])
+                time.sleep(0.5)
+        statics = sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)))
+        assert len(statics) >= 3 and all(httpx.get(f"http://127.0.0.1:{port}{s}").status_code == 200 for s in statics)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/torque/upload/x?eml=a@b.org").status_code == 401
+        events_path = copy / "var" / "events.jsonl"
+        wait_for(log_path, proc, "ready.")  # the worker's; then a task that fails, whose event is always kept
+        subprocess.run([sys.executable, "-c", "from volttracker.celery import app; "
+                        "app.send_task('logging_policy.tasks.policy_sync', args=[1, 2, 3])"],
+                       cwd=copy, env=env, check=True)
+        deadline = time.monotonic() + 90
+        while '"operation":"policy_sync"' not in events_path.read_text(errors="replace"):  # the worker's too
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no policy_sync event; make run's terminal:\n{log_path.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=60)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    terminal = log_path.read_text(errors="replace")
+    assert "web.1" in terminal and "worker.1" in terminal and "ready." in terminal, terminal[-3000:]
+    assert '"operation"' not in terminal and "/static/" not in terminal, terminal[-3000:]
+    assert '"GET /api/torque/upload/[redacted]' in terminal  # a failed request still shows
+    access = (copy / "var" / "access.log").read_text()
+    assert all(s in access for s in statics)
+    assert '"operation":"telemetry_upload"' in events_path.read_text()
+
+
+def test_every_readme_url_follows_port() -> None:
+    readme = (ROOT / "README.md").read_text()
+    local = re.findall(r"https?://(?:localhost|127\.0\.0\.1|[\d.]+)(:[^/\s`)>]*)?", readme)
+    assert local and all(port == ":$PORT" for port in local), local  # no hard-coded 8000 after "pick a port"
+    assert "export PORT=" in readme

@@ -273,6 +273,9 @@ WEATHER_CATCH_UP_RETRY_SECONDS: int = env.int("WEATHER_CATCH_UP_RETRY_SECONDS", 
 
 WIDE_EVENTS_PATH: str = env.str("WIDE_EVENTS_PATH", default="")
 WIDE_EVENTS_MAX_BYTES: int = env.int("WIDE_EVENTS_MAX_BYTES", default=64 * 1024)
+# runserver's access lines (`make run` sets var/access.log): all of them go to this file, and only
+# 4xx/5xx ones to the terminal. Empty: every line to the terminal, as Django does.
+ACCESS_LOG_PATH: str = env.str("ACCESS_LOG_PATH", default="")
 
 # The event explorer (docs/queries.md): WIDE_EVENTS_PATH loaded into Parquet files under EVENTS_STORE_DIR
 # by beat every EVENTS_LOAD_INTERVAL_SECONDS, kept EVENTS_RETENTION_DAYS. EVENTS_STORE_URL
@@ -308,9 +311,13 @@ LOGGING = {
     "filters": {"redact": {"()": "logging_policy.log_filters.PlainLogRedactFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
-        # runserver's access lines (`make run`), as Django configures them, plus the redaction filter.
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO",
-                          "filters": ["redact"]},
+        # runserver's access lines (`make run`), as Django configures them, plus the redaction filter;
+        # with ACCESS_LOG_PATH the terminal keeps the failures and the file has every line.
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "level": "WARNING" if ACCESS_LOG_PATH else "INFO", "filters": ["redact"]},
+        **({"access_file": {"class": "logging.handlers.WatchedFileHandler", "filename": ACCESS_LOG_PATH,
+                            "formatter": "django.server", "level": "INFO", "filters": ["redact"], "delay": True}}
+           if ACCESS_LOG_PATH else {}),
         "wide_events": (
             # Opened on the first event, after start-up has made var/ and the system checks have
             # said whether the path is writable (logging_policy.E001).
@@ -325,7 +332,8 @@ LOGGING = {
         # replaced by ours; the level stays Django's own.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["django.server", *(["access_file"] if ACCESS_LOG_PATH else [])],
+                          "level": "INFO", "propagate": False},
         # Celery's per-task INFO lines ("Sending due task", "Received task", "succeeded in") are
         # three lines per run (policy_sync alone: every 5 s); the task's wide event already tells it.
         # WARNING still shows failures ("raised unexpected" is ERROR). CELERY_TASK_LOG_LEVEL=INFO

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from telemetry.views_home import home
 from volttracker.health import healthz
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("admin/logging_policy/explore/", include("logging_policy.explore_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("", home, name="home"),  # the admin's "View site" (site_url "/") lands here
     path("", include("telemetry.urls")),
 ]
 

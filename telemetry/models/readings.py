@@ -45,7 +45,12 @@ class Reading(models.Model):
             # A retried upload must not be stored twice: enforced here, not by a read-then-write.
             models.UniqueConstraint(fields=["vehicle", "session", "recorded_at"], name="reading_unique_per_session_time"),
         ]
-        indexes = [models.Index(fields=["trip", "recorded_at"], name="reading_trip_time")]
+        indexes = [
+            models.Index(fields=["trip", "recorded_at"], name="reading_trip_time"),
+            # The odometer check's neighbours in time (telemetry/odometer.py).
+            models.Index(fields=["vehicle", "recorded_at"], condition=models.Q(odometer_miles__isnull=False),
+                         name="reading_vehicle_odometer_time"),
+        ]
         ordering = ["recorded_at"]
 
     def __str__(self) -> str:

@@ -36,6 +36,11 @@ TOKEN = "S3cretUpl0adT0kenXYZ"
     ('"GET /u/jane.doe@example.com/ HTTP/1.1" 404', '"GET /u/[redacted]/ HTTP/1.1" 404'),
     ("Forbidden (CSRF token missing.): /admin/login/", "Forbidden (CSRF token missing.): /admin/login/"),
     (f"/api/torque/upload/{TOKEN}", "/api/torque/upload/[redacted]"),  # a path given as its own argument
+    # The app's own static files keep their names (a long one looked like a token to the mask).
+    ('"GET /static/admin/img/icon-changelink.svg HTTP/1.1" 200 380',
+     '"GET /static/admin/img/icon-changelink.svg HTTP/1.1" 200 380'),
+    ('"GET /static/vendor/uplot/uPlot.iife.min.js?v=1 HTTP/1.1" 200 5',
+     '"GET /static/vendor/uplot/uPlot.iife.min.js?[redacted] HTTP/1.1" 200 5'),
 ])
 def test_request_log_lines_show_no_token_query_or_address(line: str, expected: str) -> None:
     assert plain_log_redact(line, request_log=True) == expected
@@ -137,3 +142,9 @@ def test_every_generated_token_is_token_shaped_and_hex_runs_are_not() -> None:
         assert token_shaped(f"Host '{token}'.") == (token,)
         assert plain_log_redact(f"Invalid HTTP_HOST header: '{token}'") == "Invalid HTTP_HOST header: '[redacted]'"
     assert token_shaped("trace 0123456789abcdef0123456789abcdef, a uuid 1b4e28ba-2fa1-11d2-883f-0016d3cca427") == ()
+
+
+def test_the_static_prefix_left_unmasked_is_the_static_url(settings) -> None:
+    from logging_policy.log_filters import STATIC_PREFIX
+
+    assert STATIC_PREFIX == "/" + settings.STATIC_URL.lstrip("/")

@@ -47,7 +47,7 @@ def test_a_task_that_exhausts_its_retries_emits_a_failed_event(wide_events) -> N
 def test_request_and_the_task_it_queued_share_one_trace(volt, upload, wide_events, live_worker) -> None:
     for params in drive_readings(DrivePlan(session="t-1", start=START, electric_miles=1, gas_miles=0)):
         assert upload(volt.token, params).content == b"OK!"
-    later = next(drive_readings(DrivePlan(session="t-2", start=START.replace(hour=12))))
+    later = next(drive_readings(DrivePlan(session="t-2", start=START.replace(hour=12), start_odometer_miles=12_001)))
     response = upload(volt.token, later, traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
     assert response.content == b"OK!"
     request_event = wide_events.events[-1]

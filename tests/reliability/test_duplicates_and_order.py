@@ -33,7 +33,8 @@ def trip_figures(vehicle_id: int) -> list[dict[str, Any]]:
 def test_shuffled_and_repeated_uploads_give_the_in_order_trips(upload, seed: int) -> None:
     rng = random.Random(seed)
     plans = [DrivePlan(session="dup-1", start=START, electric_miles=6, gas_miles=4, step_seconds=15),
-             DrivePlan(session="dup-2", start=START.replace(hour=17), electric_miles=3, gas_miles=0, step_seconds=15)]
+             DrivePlan(session="dup-2", start=START.replace(hour=17), electric_miles=3, gas_miles=0, step_seconds=15,
+                       start_odometer_miles=12_010)]
     readings = [params for plan in plans for params in drive_readings(plan)]
     in_order, messy = vehicle_create(name="In order"), vehicle_create(name="Messy")
     for params in readings:

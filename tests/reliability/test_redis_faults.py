@@ -70,7 +70,10 @@ class Uploader:
 
 
 def drive(session: str, start: datetime, count: int) -> list[dict[str, str]]:
-    return list(drive_readings(DrivePlan(session=session, start=start, electric_miles=2, gas_miles=0)))[:count]
+    # Each drive sets off where the car stood: 10 mi on the odometer per hour after START (drives are 2 mi).
+    odometer = 12_000 + 10 * (start - START) / timedelta(hours=1)
+    return list(drive_readings(DrivePlan(session=session, start=start, electric_miles=2, gas_miles=0,
+                                         start_odometer_miles=odometer)))[:count]
 
 
 @pytest.mark.django_db(transaction=True)

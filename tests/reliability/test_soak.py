@@ -31,7 +31,8 @@ def test_soak_loses_nothing_and_duplicates_nothing(live_server) -> None:
     for car in cars:
         for s in range(SESSIONS_PER_VEHICLE):
             begin = start + timedelta(hours=4 * s)
-            plan = DrivePlan(session=session_for(begin), start=begin, step_seconds=20)
+            plan = DrivePlan(session=session_for(begin), start=begin, step_seconds=20,
+                             start_odometer_miles=12_000 + 100 * s)  # each session from where the last ended
             uploads += [(car.token, p) for p in list(drive_readings(plan))[:READINGS_PER_SESSION]]
     unique = len(uploads)
     # Torque retries: a fifth of the uploads arrive twice; neighbours swap places now and then.

@@ -1,4 +1,4 @@
-"""The admin's lists show numbers rounded to what they measure, and still sort by the stored value."""
+"""The admin shows figures rounded to what they measure, with units, and lists still sort by the stored value."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.db.models import FloatField
 from django.utils import timezone
 
 from telemetry.admin import ReadOnlyAdmin
-from telemetry.models import VehicleStats
+from telemetry.models import ChargingSession, VehicleStats
+from telemetry.units import FIGURES
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +21,10 @@ def test_the_stats_list_rounds_and_sorts_by_the_stored_value(client, new_vehicle
                                     electric_share=share, avg_kwh_per_mile=kwh, refreshed_at=timezone.now())
     client.force_login(User.objects.create_superuser("ops", password="x"))
     page = client.get("/admin/telemetry/vehiclestats/").content.decode()
-    assert "0.677" in page and "0.6767405831618378" not in page
-    assert "0.281" in page and "0.28134567" not in page
-    assert "1,234.6" in page and "1234.5678" not in page
-    assert ">Electric share<" in page  # the column keeps the field's name
+    assert ">67.7<" in page and "0.6767405831618378" not in page  # a share as a percentage
+    assert ">0.281<" in page and "0.28134567" not in page
+    assert ">1,234.6<" in page and "1234.5678" not in page
+    assert ">Electric share (%)<" in page and ">Avg kwh per mile (kWh/mi)<" in page  # the unit in the header
     # Column 3 is electric_share: ascending, then descending, by the stored value.
     ascending = client.get("/admin/telemetry/vehiclestats/?o=3").content.decode()
     descending = client.get("/admin/telemetry/vehiclestats/?o=-3").content.decode()
@@ -31,13 +32,26 @@ def test_the_stats_list_rounds_and_sorts_by_the_stored_value(client, new_vehicle
     assert descending.index("Daily") < descending.index("Weekend")
 
 
-def test_every_rounded_column_is_a_float_field_in_its_list() -> None:
+def test_a_change_page_shows_figures_with_units(client, volt) -> None:
+    now = timezone.now()
+    charge = ChargingSession.objects.create(
+        vehicle=volt.vehicle, started_at=now, ended_at=now, last_reading_at=now, last_received_at=now,
+        start_soc=20.123456, end_soc=88.98765, kwh_added=9.876543, peak_power_kw=3.3333333, avg_power_kw=3.21,
+        power_curve=[[0, 3.3], [600, 3.25]])
+    client.force_login(User.objects.create_superuser("ops", password="x"))
+    page = client.get(f"/admin/telemetry/chargingsession/{charge.pk}/change/").content.decode()
+    for shown in ("20.1 %", "89.0 %", "9.88 kWh", "3.3 kW", "3.2 kW"):
+        assert f">{shown}<" in page, shown
+    assert "9.876543" not in page and "20.123456" not in page
+
+
+def test_every_float_field_of_a_read_only_admin_has_a_unit() -> None:
     checked = 0
     for model, model_admin in admin.site._registry.items():  # the registry has no public reader
         if not isinstance(model_admin, ReadOnlyAdmin):
             continue
-        for name in model_admin.list_decimals:
-            assert isinstance(model._meta.get_field(name), FloatField), (model.__name__, name)
-            assert name in model_admin.list_display, (model.__name__, name)
-            checked += 1
-    assert checked >= 25  # trips, readings, charging, refuels, statistics, battery samples
+        for field in model._meta.concrete_fields:
+            if isinstance(field, FloatField) and field.name not in ("latitude", "longitude", "charger_status"):
+                assert field.name in FIGURES, (model.__name__, field.name)
+                checked += 1
+    assert checked >= 50  # trips, readings, charging, refuels, statistics, battery samples

@@ -23,7 +23,7 @@ START = datetime(2026, 5, 5, 21, 0, tzinfo=UTC)
 def history(volt, upload):
     for params in charge_readings(ChargePlan(session="a-1", start=START, start_soc=80, end_soc=90, fuel_pct=25)):
         upload(volt.token, params)
-    for params in drive_readings(DrivePlan(session="a-2", start=START + timedelta(hours=10), electric_miles=1,
+    for params in drive_readings(DrivePlan(session="a-2", start=START + timedelta(hours=10), electric_miles=1, start_odometer_miles=12_050,
                                            gas_miles=0, start_fuel_pct=90, standing_readings=3)):
         upload(volt.token, params)
     return volt

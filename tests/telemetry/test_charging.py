@@ -102,7 +102,8 @@ def test_retried_uploads_do_not_double_kwh(volt, upload) -> None:
 def test_driving_off_closes_the_session_even_in_a_new_torque_session(volt, upload, django_assert_num_queries) -> None:
     plan = ChargePlan(session="c-7", start=EVENING, start_soc=80, step_seconds=60)
     send_all(upload, volt.token, charge_readings(plan))
-    drive = DrivePlan(session="d-7", start=EVENING + timedelta(hours=8), electric_miles=2, gas_miles=0)
+    drive = DrivePlan(session="d-7", start=EVENING + timedelta(hours=8), electric_miles=2, gas_miles=0,
+                      start_odometer_miles=plan.odometer_miles)
     readings = drive_readings(drive)
     assert upload(volt.token, next(readings)).content == b"OK!"
     session = ChargingSession.objects.get()

@@ -125,7 +125,7 @@ def test_an_in_order_charge_is_untouched_by_the_replay(volt, upload) -> None:
 def test_a_charge_the_uploads_missed_is_stored_closed_and_kept_by_the_policy(volt, upload, wide_events) -> None:
     charge = ChargePlan(session="r-5", start=EVENING, start_soc=60, end_soc=80, step_seconds=60)
     drive = DrivePlan(session="r-5", start=EVENING + timedelta(seconds=charge.charge_seconds + 120),
-                      electric_miles=2, gas_miles=0)
+                      electric_miles=2, gas_miles=0, start_odometer_miles=charge.odometer_miles)
     # Newest first, the first upload is a moving one: no session opens, and every older one is late.
     send(upload, volt.token, reversed([*charge_uploads(charge), *drive_readings(drive)]))
     assert ChargingSession.objects.count() == 0

@@ -51,14 +51,15 @@ def test_refuel_across_two_trips_is_detected_once_with_the_right_gallons(volt, u
 
 def test_fuel_slosh_of_four_points_is_never_a_refuel(volt, upload) -> None:
     drive(upload, volt.token, "s-1", MORNING, fuel=60.0, slosh=[-4.0, -4.0, -4.0, 4.0, 4.0, 4.0])
-    drive(upload, volt.token, "s-2", MORNING + timedelta(hours=2), fuel=60.0, slosh=[4.0, -4.0])
-    drive(upload, volt.token, "s-3", MORNING + timedelta(hours=4), fuel=60.0, slosh=[4.0, 4.0, -4.0])
+    drive(upload, volt.token, "s-2", MORNING + timedelta(hours=2), fuel=60.0, odometer=12_002.0, slosh=[4.0, -4.0])
+    drive(upload, volt.token, "s-3", MORNING + timedelta(hours=4), fuel=60.0, odometer=12_004.0,
+          slosh=[4.0, 4.0, -4.0])
     assert Refuel.objects.count() == 0
 
 
 def test_refuel_is_a_business_fact_kept_by_the_default_policy(volt, upload, wide_events) -> None:
     drive(upload, volt.token, "e-1", MORNING, fuel=30.0)
-    drive(upload, volt.token, "e-2", MORNING + timedelta(hours=9), fuel=95.0)
+    drive(upload, volt.token, "e-2", MORNING + timedelta(hours=9), fuel=95.0, odometer=12_002.0)
     with_fact = [e for e in wide_events.events if e["business"].get("refuel_detected")]
     assert len(with_fact) == 1
     event = with_fact[0]

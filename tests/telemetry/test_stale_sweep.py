@@ -106,6 +106,7 @@ def test_a_failed_finalization_leaves_no_facts_of_its_rolled_back_writes(volt, n
                                                                           sampled_events) -> None:
     charge = ChargePlan(session="sw-3", start=EVENING, start_soc=60, end_soc=80, step_seconds=60)
     drive = DrivePlan(session="sw-3", start=EVENING + timedelta(seconds=charge.charge_seconds + 120),
+                      start_odometer_miles=charge.odometer_miles,
                       electric_miles=2, gas_miles=0)
     # Newest first, no session opens: the replay at finalization stores the charge, then the trip UPDATE fails.
     for params in reversed([*charge_readings(charge), *drive_readings(drive)]):

@@ -20,7 +20,8 @@ def test_finalized_trip_refreshes_the_vehicle_stats_through_the_worker(volt, upl
         assert upload(volt.token, params).content == b"OK!"
     assert not VehicleStats.objects.exists()
     # A new session makes the worker finalize s-1, which queues the refresh of this vehicle.
-    later = DrivePlan(session="s-2", start=START.replace(hour=12), electric_miles=1, gas_miles=0)
+    later = DrivePlan(session="s-2", start=START.replace(hour=12), electric_miles=1, gas_miles=0,
+                      start_odometer_miles=12_004)
     assert upload(volt.token, next(drive_readings(later))).content == b"OK!"
 
     refreshed = VehicleStats.objects.filter(vehicle=volt.vehicle, total_trips=1)

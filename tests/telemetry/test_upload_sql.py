@@ -93,15 +93,15 @@ def test_vehicle_and_trip_equal_the_orm_in_one_query(volt, django_assert_num_que
     trip = Trip.objects.create(vehicle=volt.vehicle, session="s", trip_key="k", started_at=AT, last_reading_at=AT,
                                last_received_at=AT, fuel_window=[[1, 60.0]], notes={"x": "E403"})
     with django_assert_num_queries(1):  # vehicle, stats row and the trip of the key, joined
-        vehicle, found = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="k")
+        vehicle, found, _, _ = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="k")
         assert vehicle is not None and found is not None
         assert vehicle.stats.total_trips == 3 and found.vehicle is vehicle
     assert _fields(vehicle, Vehicle) == _fields(Vehicle.objects.get(pk=volt.vehicle.pk), Vehicle)
     assert _fields(found, Trip) == _fields(Trip.objects.get(pk=trip.pk), Trip)
     assert found.fuel_window == [[1, 60.0]] and found._state.adding is False
-    vehicle, missing = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="other")
+    vehicle, missing, _, _ = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="other")
     assert vehicle is not None and vehicle.pk == volt.vehicle.pk and missing is None
-    assert vehicle_and_trip_by_token_hash(token_hash("not-" + volt.token), trip_key="k") == (None, None)
+    assert vehicle_and_trip_by_token_hash(token_hash("not-" + volt.token), trip_key="k") == (None, None, None, None)
 
 
 def test_reading_insert_and_count_writes_both_once(volt, django_assert_num_queries) -> None:

@@ -25,8 +25,9 @@ def _start(days_ago: int = 0) -> datetime:
     return base
 
 
-def _finished_trip(volt: Any, upload: Any, session: str, start: datetime) -> Trip:
-    for params in drive_readings(DrivePlan(session=session, start=start, electric_miles=1, gas_miles=0)):
+def _finished_trip(volt: Any, upload: Any, session: str, start: datetime, odometer: float = 12_000.0) -> Trip:
+    for params in drive_readings(DrivePlan(session=session, start=start, electric_miles=1, gas_miles=0,
+                                           start_odometer_miles=odometer)):
         assert upload(volt.token, params).content == b"OK!"
     trip = Trip.objects.get(session=session)
     trip_finalize(trip_id=trip.pk)
@@ -140,7 +141,7 @@ def test_second_trip_in_the_same_place_and_hour_is_served_from_cache(
 ) -> None:
     start = _start()
     first = _finished_trip(volt, upload, "wx-a", start)
-    second = _finished_trip(volt, upload, "wx-b", start + timedelta(minutes=5))
+    second = _finished_trip(volt, upload, "wx-b", start + timedelta(minutes=5), odometer=12_001.0)
     _run_task(first.pk)
     weather_server.script = ["close"]  # a call now would fail: the cache must answer
     with django_assert_num_queries(3):
@@ -192,8 +193,9 @@ def test_finalization_queues_weather_only_with_the_flag(volt, upload, settings, 
     from volttracker.celery import app
 
     start = _start()
-    for session in ("wx-off", "wx-on"):
-        for params in drive_readings(DrivePlan(session=session, start=start, electric_miles=1, gas_miles=0)):
+    for i, session in enumerate(("wx-off", "wx-on")):
+        for params in drive_readings(DrivePlan(session=session, start=start, electric_miles=1, gas_miles=0,
+                                               start_odometer_miles=12_000 + i)):
             upload(volt.token, params)
     settings.FEATURE_FLAGS = {**settings.FEATURE_FLAGS, "weather_integration": False}
     with django_capture_on_commit_callbacks() as off_callbacks:

@@ -18,7 +18,8 @@ def test_new_session_finalizes_previous_trip_through_the_worker(volt, upload, li
     for params in drive_readings(DrivePlan(session="w-1", start=START, electric_miles=3, gas_miles=0)):
         assert upload(volt.token, params).content == b"OK!"
     first = Trip.objects.get(session="w-1")
-    later = DrivePlan(session="w-2", start=START.replace(hour=12), electric_miles=1, gas_miles=0)
+    later = DrivePlan(session="w-2", start=START.replace(hour=12), electric_miles=1, gas_miles=0,
+                      start_odometer_miles=12_003)
     assert upload(volt.token, next(drive_readings(later))).content == b"OK!"
 
     live_worker.wait_until(lambda: Trip.objects.get(pk=first.pk).is_closed, "finalization of w-1")

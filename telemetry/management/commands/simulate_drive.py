@@ -10,10 +10,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from telemetry.drive_sim import DrivePlan, drive_metadata, drive_readings, session_for
+from telemetry.auth import vehicle_for_token
+from telemetry.drive_sim import FIRST_ODOMETER_MILES, DrivePlan, drive_metadata, drive_readings, session_for
+from telemetry.odometer import TimelineEnd, vehicle_timeline_end
 from telemetry.vehicles import upload_url, vehicle_create
 
 RETRIES = 5
+# Parked between two simulated drives of one vehicle.
+TRIP_GAP = timedelta(minutes=10)
 
 
 class Command(BaseCommand):
@@ -39,7 +43,9 @@ class Command(BaseCommand):
         base = (options["url"] or settings.PUBLIC_BASE_URL).rstrip("/")
         rng = random.Random(options["seed"])
         tokens = self._tokens(options)
-        plans = [(token, plan) for token in tokens for plan in self._plans(options, rng)]
+        now = datetime.now(UTC).replace(microsecond=0)
+        plans = [(token, plan) for token in tokens
+                 for plan in self._plans(options, rng, now=now, after=self._timeline_end(token))]
         total = sum(sum(1 for _ in drive_readings(plan)) + 1 for _, plan in plans)
         posted = 0
         with httpx.Client(timeout=10.0) as client, tqdm(total=total, unit="upload", disable=None) as bar:
@@ -60,10 +66,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Each trip is finalized when the next one starts; the last one {settings.TRIP_STALE_SECONDS} s "
             "after its last upload, at Celery beat's next check (within a minute more). Then, logged in to the admin:\n"
+            f"  {base}/                                             each vehicle's last trips, lifetime figures, last charge\n"
             f"  {base}/admin/telemetry/trip/                        trips: electric and gas miles, kWh, mpg\n"
             f"  {base}/admin/telemetry/vehiclestats/                lifetime statistics and battery health\n"
             f"  {base}/admin/logging_policy/loggingpolicy/overview/ events seen and kept by sampling\n"
-            "  and the server's output (or WIDE_EVENTS_PATH): the wide events, one JSON line each"
+            "  and the wide events: `manage.py events` (one line each), or `tail -f var/events.jsonl | jq`"
         )
 
     def _tokens(self, options: dict[str, Any]) -> list[str]:
@@ -78,13 +85,29 @@ class Command(BaseCommand):
             self.stdout.write(f"Created vehicle {new.vehicle.pk} '{new.vehicle.name}'.")
         return [new.token for new in created]
 
-    def _plans(self, options: dict[str, Any], rng: random.Random) -> list[DrivePlan]:
+    def _timeline_end(self, token: str) -> TimelineEnd:
+        """Where the vehicle's readings end in this database (the server's, when they share it)."""
+        vehicle = vehicle_for_token(token)
+        if vehicle is None:
+            return TimelineEnd(None, None)
+        end = vehicle_timeline_end(vehicle_id=vehicle.pk)
+        if end.at is not None:
+            odometer = f"{end.odometer_miles:,.1f} mi" if end.odometer_miles is not None else "no odometer"
+            self.stdout.write(f"Vehicle {vehicle.pk} goes on after its last reading ({end.at:%Y-%m-%d %H:%M} UTC, "
+                              f"{odometer}).")
+        return end
+
+    def _plans(self, options: dict[str, Any], rng: random.Random, *, now: datetime,
+               after: TimelineEnd) -> list[DrivePlan]:
+        """Trips 3 hours apart ending before now; each after the vehicle's last reading, from its odometer."""
         trips = max(options["trips"], 1)
-        first = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3 * trips)
+        first = now - timedelta(hours=3 * trips)
+        not_before = after.at + TRIP_GAP if after.at else first
+        odometer = after.odometer_miles if after.odometer_miles is not None else FIRST_ODOMETER_MILES
         plans = []
         for i in range(trips):
-            start = first + timedelta(hours=3 * i)
-            plans.append(DrivePlan(
+            start = max(first + timedelta(hours=3 * i), not_before)
+            plan = DrivePlan(
                 session=session_for(start), start=start, step_seconds=options["step"],
                 electric_miles=options["electric_miles"] * rng.uniform(0.9, 1.1),
                 gas_miles=options["gas_miles"] * rng.uniform(0.8, 1.2),
@@ -92,7 +115,17 @@ class Command(BaseCommand):
                 ambient_c=-10.0 if options["cold"] else rng.uniform(12.0, 24.0),
                 cold_pulse_seconds=300.0 if options["cold"] else 0.0,
                 start_soc=rng.uniform(82.0, 88.0) if options["cold"] else 80.0,
-            ))
+                start_odometer_miles=round(odometer, 1),
+            )
+            end = start + timedelta(seconds=plan.electric_seconds + plan.gas_seconds)
+            if end > now:
+                raise CommandError(
+                    f"Trip {i + 1} of {trips} would start at {start:%Y-%m-%d %H:%M} UTC, after the vehicle's "
+                    f"readings so far, and end after now; the server refuses readings from the future (E306). "
+                    "Try again later, or with fewer --trips or miles. Nothing was posted.")
+            plans.append(plan)
+            not_before = end + TRIP_GAP
+            odometer = plan.start_odometer_miles + plan.electric_miles + plan.gas_miles
         return plans
 
     def _post(self, client: httpx.Client, url: str, params: dict[str, str]) -> None:
