@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -39,11 +39,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         for name in self.figures:  # the change page's rounded twin of each figure, found by name
             setattr(self, f"{name}{SHOWN_SUFFIX}", figure_field(model, name))
 
-    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         return figure_list_display(self.model, super().get_list_display(request), self.list_labels)
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
-        return figure_fieldsets(super().get_fieldsets(request, obj), self.figures)
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:
+        return cast("_FieldsetSpec", figure_fieldsets(super().get_fieldsets(request, obj), self.figures))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -133,7 +133,8 @@ class TripAdmin(ReadOnlyAdmin):
         """The trip page (telemetry/trip_page.py): read-only, so anything but a GET is refused."""
         trip = self.get_object(request, unquote(object_id))
         if trip is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own answer for a missing object (a message and the list); not in the stubs.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if request.method not in ("GET", "HEAD") or not self.has_view_permission(request, trip):
             raise PermissionDenied
         context = {**self.admin_site.each_context(request), **trip_page_context(trip), "opts": self.opts}

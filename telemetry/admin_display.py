@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import FloatField, Model
+from django.db.models import Field, FloatField, Model
 
 from telemetry.units import FIGURES, figure_number, figure_text
 
@@ -22,10 +22,15 @@ def float_figures(model: type[Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if isinstance(f, FloatField) and f.name in FIGURES]
 
 
+def _label(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    return str(field.verbose_name) if isinstance(field, Field) else name
+
+
 def figure_column(model: type[Model], name: str, label: str | None = None) -> Callable[[Model], str | None]:
     """A list_display column for the float field `name`: the rounded number, the unit in the header, sortable."""
     unit = FIGURES[name].unit
-    header = label or f"{model._meta.get_field(name).verbose_name} ({unit})"
+    header = label or f"{_label(model, name)} ({unit})"
 
     @admin.display(description=header, ordering=name)
     def column(obj: Model) -> str | None:
@@ -38,7 +43,7 @@ def figure_column(model: type[Model], name: str, label: str | None = None) -> Ca
 def figure_field(model: type[Model], name: str) -> Callable[[Model], str | None]:
     """A read-only change-page field: the rounded number with its unit, under the field's own label."""
 
-    @admin.display(description=str(model._meta.get_field(name).verbose_name))
+    @admin.display(description=_label(model, name))
     def shown(obj: Model) -> str | None:
         return figure_text(name, getattr(obj, name))
 
@@ -52,7 +57,7 @@ def figure_list_display(model: type[Model], names: Sequence[Any], labels: dict[s
             for name in names]
 
 
-def figure_fieldsets(fieldsets: Sequence[tuple[str | None, dict[str, Any]]], figures: set[str]
+def figure_fieldsets(fieldsets: Sequence[tuple[Any, Any]], figures: set[str]
                      ) -> list[tuple[str | None, dict[str, Any]]]:
     """Fieldsets with each known float field named by its shown twin (`<name>_shown`, set on the admin)."""
     return [(title, {**options, "fields": [f"{f}{SHOWN_SUFFIX}" if f in figures else f for f in options["fields"]]})

@@ -40,14 +40,14 @@ def test_staff_see_each_vehicle_with_links_into_the_admin(client, new_vehicle, d
         # 1 session, 2 user, 3 vehicles with their stats rows, 4 their last 5 trips (a window per vehicle),
         # 5 their last charging session, 6-7 the user's and their groups' permissions (the admin's menu)
         page = client.get("/").content.decode()
-    daily_part = page[page.index('id="vehicle-{}"'.format(daily.pk)):page.index('id="vehicle-{}"'.format(spare.pk))]
+    daily_part = page[page.index(f'id="vehicle-{daily.pk}"'):page.index(f'id="vehicle-{spare.pk}"')]
     shown = [t.pk for t in trips if f"/admin/telemetry/trip/{t.pk}/change/" in daily_part]
     assert shown == [t.pk for t in trips[2:]]  # the last five
     for text in ("301.2 mi in 7 trips", "81.2 %", "0.288 kWh/mi", "39.0 mpg", "16.12 kWh", "55.56 kWh in 3 sessions",
                  "9.88 kWh (L2), 20.0 % → 90.0 %", f"/admin/telemetry/chargingsession/{charge.pk}/change/",
                  f"/admin/telemetry/vehiclestats/{daily.pk}/change/", ">46.0 mi<", ">0.288 kWh/mi<", ">0:30<"):
         assert text in daily_part, text
-    spare_part = page[page.index('id="vehicle-{}"'.format(spare.pk)):]
+    spare_part = page[page.index(f'id="vehicle-{spare.pk}"'):]
     assert "No trips yet." in spare_part and "none yet" in spare_part
 
 

@@ -77,6 +77,7 @@ def test_the_neighbours_ride_in_the_vehicle_query(volt, django_assert_num_querie
                                recorded_at=START + timedelta(minutes=minute), odometer_miles=odometer)
     with django_assert_num_queries(1):  # vehicle, stats, trip and both odometers in one statement
         target = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="none", at=START + timedelta(minutes=15))
+    assert target.vehicle is not None
     assert (target.vehicle.pk, target.odometer_before, target.odometer_after) == (volt.vehicle.pk, 100.0, 110.0)
     at_reading = vehicle_and_trip_by_token_hash(token_hash(volt.token), trip_key="none", at=START + timedelta(minutes=20))
     assert (at_reading.odometer_before, at_reading.odometer_after) == (100.0, 120.0)  # its own time excluded

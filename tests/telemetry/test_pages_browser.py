@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import User
@@ -24,13 +25,16 @@ from telemetry.vehicles import vehicle_create
 from tests.live import LiveWeb
 from tests.logging_policy.test_admin_browser import browser, click_and_load  # noqa: F401 - the fixture
 
+if TYPE_CHECKING:  # selenium loads only in the tests that drive the browser
+    from selenium.webdriver.remote.webdriver import WebDriver
+
 START = datetime(2026, 3, 4, 7, 30, tzinfo=UTC)
 
 
-def screenshot(driver: object, tmp_path: Path, name: str) -> None:
+def screenshot(driver: WebDriver, tmp_path: Path, name: str) -> None:
     folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(folder / name))  # type: ignore[attr-defined]
+    driver.save_screenshot(str(folder / name))
 
 
 def drive_history(web: LiveWeb) -> tuple[int, int]:
@@ -55,80 +59,80 @@ def drive_history(web: LiveWeb) -> tuple[int, int]:
     return volt.vehicle.pk, Trip.objects.get(session="b-2").pk
 
 
-def log_in(driver: object, base_url: str) -> None:
+def log_in(driver: WebDriver, base_url: str) -> None:
     from selenium.webdriver.common.by import By
 
     User.objects.create_user("pages-viewer", password="a long test password", is_staff=True, is_superuser=True)
-    driver.get(f"{base_url}/")  # type: ignore[attr-defined]
-    assert "/admin/login/" in driver.current_url  # type: ignore[attr-defined]  # anonymous: to the login
-    driver.find_element(By.NAME, "username").send_keys("pages-viewer")  # type: ignore[attr-defined]
-    driver.find_element(By.NAME, "password").send_keys("a long test password")  # type: ignore[attr-defined]
-    click_and_load(driver, driver.find_element(By.CSS_SELECTOR, "input[type=submit]"))  # type: ignore[attr-defined]
+    driver.get(f"{base_url}/")
+    assert "/admin/login/" in driver.current_url  # anonymous: to the login
+    driver.find_element(By.NAME, "username").send_keys("pages-viewer")
+    driver.find_element(By.NAME, "password").send_keys("a long test password")
+    click_and_load(driver, driver.find_element(By.CSS_SELECTOR, "input[type=submit]"))
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.live_web
 @pytest.mark.browser
-def test_trip_home_stats_and_list_pages_in_a_browser(live_web: LiveWeb, browser: object, tmp_path: Path) -> None:
+def test_trip_home_stats_and_list_pages_in_a_browser(live_web: LiveWeb, browser: WebDriver, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     vehicle_id, trip_id = drive_history(live_web)
     trip = Trip.objects.get(pk=trip_id)
     assert trip.is_closed and trip.gas_mode_entered_at is not None and trip.kwh_per_mile is not None
-    browser.set_window_size(1400, 1100)  # type: ignore[attr-defined]
+    browser.set_window_size(1400, 1100)
     log_in(browser, live_web.base_url)
 
     # Home: back where the login started, the vehicle with its last trips and its last charge.
-    assert browser.current_url == f"{live_web.base_url}/"  # type: ignore[attr-defined]
-    home = browser.find_element(By.ID, f"vehicle-{vehicle_id}").text  # type: ignore[attr-defined]
+    assert browser.current_url == f"{live_web.base_url}/"
+    home = browser.find_element(By.ID, f"vehicle-{vehicle_id}").text
     assert "Browser Volt" in home and "44.0 mi" in home and "kWh/mi" in home and "Last charge" in home
     screenshot(browser, tmp_path, "home.png")
 
     # The trip page: summary first, the chart with the gas switch drawn, the route drawn.
-    browser.get(f"{live_web.base_url}/admin/telemetry/trip/{trip_id}/change/")  # type: ignore[attr-defined]
-    summary = browser.find_element(By.ID, "trip-summary").text  # type: ignore[attr-defined]
+    browser.get(f"{live_web.base_url}/admin/telemetry/trip/{trip_id}/change/")
+    summary = browser.find_element(By.ID, "trip-summary").text
     for shown in (f"{trip.distance_miles:.1f} mi", f"{trip.kwh_per_mile:.3f} kWh/mi", f"{trip.gas_mpg:.1f} mpg",
                   f"{trip.soc_at_gas_entry:.1f} % at {trip.gas_mode_entered_at:%H:%M}"):
         assert shown in summary, (shown, summary)
     wait = WebDriverWait(browser, 20)
-    chart = browser.find_element(By.ID, "trip-chart")  # type: ignore[attr-defined]
+    chart = browser.find_element(By.ID, "trip-chart")
     wait.until(lambda d: chart.get_attribute("data-marks-drawn"))
-    mark_x = int(chart.get_attribute("data-marks-drawn"))
+    mark_x = int(chart.get_attribute("data-marks-drawn") or "-1")
     assert 0 < mark_x < chart.size["width"]
     assert len(chart.find_elements(By.CSS_SELECTOR, "canvas")) == 1
     legend = chart.find_element(By.CSS_SELECTOR, ".u-legend").text
     assert "SOC" in legend and "Speed" in legend
-    power_legend = browser.find_element(By.CSS_SELECTOR, "#trip-chart-power .u-legend").text  # type: ignore[attr-defined]
+    power_legend = browser.find_element(By.CSS_SELECTOR, "#trip-chart-power .u-legend").text
     assert "HV power" in power_legend and "Engine" in power_legend
     route = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trip-map path.leaflet-interactive"))
     # The polyline (the start and end markers are arcs), across the map, drawn though no tile loaded.
     [track] = [path for path in route if "L" in (path.get_attribute("d") or "")]
     assert track.size["width"] > 100 and track.size["height"] > 100
-    assert int(browser.find_element(By.ID, "trip-map").get_attribute("data-points")) > 50  # type: ignore[attr-defined]
-    internals = browser.find_element(By.ID, "trip-internals")  # type: ignore[attr-defined]
+    assert int(browser.find_element(By.ID, "trip-map").get_attribute("data-points") or "0") > 50
+    internals = browser.find_element(By.ID, "trip-internals")
     assert internals.get_attribute("open") is None and not internals.find_element(By.TAG_NAME, "table").is_displayed()
     screenshot(browser, tmp_path, "trip.png")
 
     # The vehicle's statistics: the capacity trend and kWh/mi against temperature are drawn.
-    browser.get(f"{live_web.base_url}/admin/telemetry/vehiclestats/{vehicle_id}/change/")  # type: ignore[attr-defined]
+    browser.get(f"{live_web.base_url}/admin/telemetry/vehiclestats/{vehicle_id}/change/")
     for chart_id in ("capacity-chart", "efficiency-chart"):
-        assert browser.find_elements(By.CSS_SELECTOR, f"#{chart_id} canvas"), chart_id  # type: ignore[attr-defined]
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{chart_id} canvas"), chart_id
     screenshot(browser, tmp_path, "vehicle-stats.png")
 
     # The trip list at 1400 px: the efficiency columns in view, no horizontal scrolling.
-    browser.get(f"{live_web.base_url}/admin/telemetry/trip/")  # type: ignore[attr-defined]
+    browser.get(f"{live_web.base_url}/admin/telemetry/trip/")
     screenshot(browser, tmp_path, "trips.png")
-    width = browser.execute_script("return document.documentElement.clientWidth")  # type: ignore[attr-defined]
+    width = browser.execute_script("return document.documentElement.clientWidth")
     assert width >= 1380
-    assert browser.execute_script("return document.documentElement.scrollWidth") <= width  # type: ignore[attr-defined]
-    headers = {h.text: h for h in browser.find_elements(By.CSS_SELECTOR, "#result_list thead th")}  # type: ignore[attr-defined]
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+    headers = {h.text: h for h in browser.find_elements(By.CSS_SELECTOR, "#result_list thead th")}
     for name in ("KWH/MI", "MPG"):  # CSS upper-cases the headers
         assert name in headers, list(headers)
         assert headers[name].rect["x"] + headers[name].rect["width"] <= width, name
-    cells = browser.find_elements(By.CSS_SELECTOR, "#result_list td.field-figure_kwh_per_mile")  # type: ignore[attr-defined]
+    cells = browser.find_elements(By.CSS_SELECTOR, "#result_list td.field-figure_kwh_per_mile")
     assert f"{trip.kwh_per_mile:.3f}" in [c.text for c in cells]
     # The list's own scroller (the admin wraps the table in one) has nothing to scroll either.
-    scroller = browser.execute_script(  # type: ignore[attr-defined]
+    scroller = browser.execute_script(
         "const r = document.querySelector('#changelist .results'); return [r.scrollWidth, r.clientWidth]")
     assert scroller[0] <= scroller[1], scroller

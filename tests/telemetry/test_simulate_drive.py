@@ -46,6 +46,7 @@ def test_a_second_run_continues_after_the_first_from_its_odometer(live_server) -
     assert second.started_at >= first.last_reading_at + timedelta(minutes=10)
     last_of_first = Reading.objects.filter(trip=first).order_by("-recorded_at").first()
     first_of_second = Reading.objects.filter(trip=second).order_by("recorded_at").first()
+    assert last_of_first is not None and first_of_second is not None
     assert first_of_second.odometer_miles == pytest.approx(last_of_first.odometer_miles, abs=0.1)
     assert "goes on after its last reading" in runs[1].getvalue() and "Posted" in runs[1].getvalue()
     # A third drive would have to end after now: refused before anything is posted.

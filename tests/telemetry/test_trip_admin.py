@@ -56,7 +56,9 @@ def test_trip_page_carries_the_chart_series_the_gas_switch_and_the_track(client,
                                latitude=lat, longitude=-83.05 if lat else None)
     client.force_login(User.objects.create_superuser("ops", password="x"))
     page = client.get(f"/admin/telemetry/trip/{trip.pk}/change/").content.decode()
-    data = json.loads(re.search(r'<script id="trip-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    found = re.search(r'<script id="trip-data" type="application/json">(.*?)</script>', page, re.S)
+    assert found, page[:500]
+    data = json.loads(found[1])
     t0 = START.timestamp()
     assert data["t"] == [t0, t0 + 60, t0 + 120] and data["gas_at"] == t0 + 120
     assert data["soc"] == [80.1, 60.0, 20.0]  # k22005b, the trip's source, rounded
