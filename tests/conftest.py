@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import orjson
 import pytest
+from django.db.backends.signals import connection_created
 from django.test import Client
 from django.test.client import MULTIPART_CONTENT
 
@@ -17,6 +18,19 @@ from logging_policy.policy import policy_forget, policy_override
 from logging_policy.sampling import PolicySnapshot
 from telemetry.vehicles import NewToken, vehicle_create
 from tests.event_schema import schema_errors
+
+
+def _test_process_yields_in_deadlocks(sender: Any, connection: Any, **_: Any) -> None:
+    """A transactional test's teardown TRUNCATEs every table while the session's Celery worker may still
+    run a task the test queued; the two can deadlock. PostgreSQL aborts the side that waits longest
+    before its check runs: with a longer timeout here, that is the worker's task (retried by the next
+    sweep in production terms), not the flush that the next test depends on."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET deadlock_timeout = '10s'")
+
+
+connection_created.connect(_test_process_yields_in_deadlocks)
 
 
 class FormClient(Client):
