@@ -30,6 +30,7 @@ from logging_policy.explore_query import AGGREGATES, OPERATORS, Query, QueryRefu
 from logging_policy.explore_run import explore_raw, explore_run, store_open
 from logging_policy.models import SavedQuery
 from logging_policy.policy import policy_current
+from logging_policy.current import current_event
 from logging_policy.responses import error_response
 
 DEFAULT_DEFINITION: dict[str, Any] = {"days": 1, "filters": [], "group_by": ["operation"], "aggregate": "COUNT"}
@@ -82,6 +83,8 @@ def explore_view(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         refused = str(exc)
     if as_json:
         return error_response("E007", refused) if refused else JsonResponse(answer, json_dumps_params={"default": str})
+    if refused:  # the page answers 400 with the form; its event says why, as the JSON answer's does
+        current_event().add_error("E007", refused)
     form = definition_to_form(definition)
     context = {
         **admin.site.each_context(request),

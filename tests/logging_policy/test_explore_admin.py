@@ -46,10 +46,13 @@ def test_the_form_runs_a_query_and_the_page_shows_its_groups(loaded: None, edito
     assert [(r["group"]["error.code"], r["value"]) for r in answer["rows"]] == [("E100", 50.0), ("E300", 51.0)]
 
 
-def test_a_refused_query_says_why_on_the_page_and_as_json(loaded: None, editor: Client) -> None:
+def test_a_refused_query_says_why_on_the_page_and_as_json(loaded: None, editor: Client, wide_events: Any) -> None:
     params = {"f0_field": "error.code'; --", "f0_op": "exists", "aggregate": "COUNT"}
+    wide_events.lines.clear()
     page = editor.get("/admin/logging_policy/explore/", params)
     assert page.status_code == 400 and "is not a field path" in html.unescape(page.content.decode())
+    [event] = [e for e in wide_events.events if e.get("http", {}).get("status_code") == 400]
+    assert event["error"]["code"] == "E007"  # the page's event says why, as the JSON answer's does
     body = editor.get("/admin/logging_policy/explore/", {**params, "format": "json"}).json()
     assert body["error"]["code"] == "E007" and "is not a field path" in body["error"]["message"]
 
