@@ -71,4 +71,4 @@ screenshots: install
 		SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/telemetry/test_pages_browser.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .hypothesis .mypy_cache .ruff_cache

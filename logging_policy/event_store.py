@@ -108,9 +108,10 @@ def store_lock(store: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def sql_text(value: str) -> str:
-    """A SQL string literal (DuckDB and ClickHouse): quotes doubled, backslashes doubled for ClickHouse."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+def sql_text(value: str, *, clickhouse: bool = False) -> str:
+    """A SQL string literal: quotes doubled; backslashes doubled for ClickHouse only (DuckDB's are literal)."""
+    escaped = value.replace("\\", "\\\\") if clickhouse else value
+    return "'" + escaped.replace("'", "''") + "'"
 
 
 def rows_table(con: duckdb.DuckDBPyConnection, name: str, rows: list[Row], tmp_dir: Path) -> dict[str, str]:

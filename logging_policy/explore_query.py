@@ -68,14 +68,14 @@ class Dialect:
 
     def contains(self, sql: str, needle: str) -> str:
         return (f"contains({self.as_text(sql)}, {sql_text(needle)})" if self.name == "duckdb"
-                else f"position({self.as_text(sql)}, {sql_text(needle)}) > 0")
+                else f"position({self.as_text(sql)}, {sql_text(needle, clickhouse=True)}) > 0")
 
     def quantile(self, sql: str, q: float) -> str:
         return f"quantile_cont({sql}, {q})" if self.name == "duckdb" else f"quantile({q})({sql})"
 
     def timestamp(self, moment: datetime) -> str:
         text = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return f"TIMESTAMP '{text}'" if self.name == "duckdb" else f"toDateTime64('{text}', 6)"
+        return f"TIMESTAMP '{text}'" if self.name == "duckdb" else f"toDateTime64('{text}', 6, 'UTC')"
 
     def epoch_bucket(self, seconds: int) -> str:
         ts = self.ident("timestamp")
@@ -119,7 +119,7 @@ def _number(value: Value, what: str) -> float:
     return number
 
 
-def _literal(value: Value, kind: str, what: str) -> str:
+def _literal(value: Value, kind: str, what: str, *, clickhouse: bool = False) -> str:
     if kind == NUMBER:
         return repr(_number(value, what))
     if kind == BOOLEAN:
@@ -127,7 +127,8 @@ def _literal(value: Value, kind: str, what: str) -> str:
         if text not in ("true", "false", "1", "0"):
             raise QueryRefusedError(f"{what} is true or false; {str(value)[:80]!r} is neither.")
         return "TRUE" if text in ("true", "1") else "FALSE"
-    return sql_text("" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+    return sql_text("" if value is None else str(value).lower() if isinstance(value, bool) else str(value),
+                    clickhouse=clickhouse)
 
 
 class Builder:
@@ -170,7 +171,7 @@ class Builder:
         if f.op in (">", "<"):
             target = col if kind == NUMBER else self.d.as_double(col)
             return f"({target} {f.op} {repr(_number(f.value, what))})"
-        literal = _literal(f.value, kind, what)
+        literal = _literal(f.value, kind, what, clickhouse=self.d.name == "clickhouse")
         if f.op == "=":
             return f"({col} = {literal})"
         return f"({col} IS NULL OR {col} != {literal})"
@@ -251,7 +252,8 @@ class Builder:
             if value is None:
                 parts.append(f"{col} IS NULL")
             else:
-                parts.append(f"{col} = {_literal(value, self.columns.get(path, TEXT), path)}")
+                literal = _literal(value, self.columns.get(path, TEXT), path, clickhouse=self.d.name == "clickhouse")
+                parts.append(f"{col} = {literal}")
         return "(" + " AND ".join(parts or ["TRUE"]) + ")"
 
     def groups_match(self, groups: list[tuple[Value, ...]], *, matched: bool = False) -> str:

@@ -137,7 +137,9 @@ class TripAdmin(ReadOnlyAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if request.method not in ("GET", "HEAD") or not self.has_view_permission(request, trip):
             raise PermissionDenied
-        context = {**self.admin_site.each_context(request), **trip_page_context(trip), "opts": self.opts}
+        # The route is the readings' positions: shown only to those who may view readings.
+        page = trip_page_context(trip, with_route=request.user.has_perm("telemetry.view_reading"))
+        context = {**self.admin_site.each_context(request), **page, "opts": self.opts}
         return TemplateResponse(request, "admin/telemetry/trip/page.html", context)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task, current_app
+from celery import current_app
 from django.db import transaction
 
 from logging_policy.current import current_event
@@ -32,30 +32,24 @@ def _broker_failed_already(event: Any) -> bool:
     return bool(tasks and tasks.get("enqueue_failed"))
 
 
-def _send(task: Task, args: tuple[Any, ...], event: Any) -> None:
+def _send(name: str, args: tuple[Any, ...], event: Any) -> None:
     try:
         if _broker_failed_already(event):
             # One broker timeout per request or task run at most, not one per task to queue.
             raise ConnectionError("broker unreachable earlier in this unit of work")
-        task.apply_async(args=args)
+        # The registry's task object, so eager mode and routing apply as to a direct call. Every process
+        # registers the task modules at start (telemetry/apps.py): no import or check runs here.
+        current_app.tasks[name].apply_async(args=args)
     except Exception as exc:  # noqa: BLE001 - any broker failure degrades, never fails the request
-        event.note_warning("E404", f"could not queue {task.name}: {type(exc).__name__}")
-        event.append("tasks", "enqueue_failed", task.name)
-        logger.warning("could not queue %s: %s", task.name, type(exc).__name__)
+        event.note_warning("E404", f"could not queue {name}: {type(exc).__name__}")
+        event.append("tasks", "enqueue_failed", name)
+        logger.warning("could not queue %s: %s", name, type(exc).__name__)
     else:
-        event.append("tasks", "queued", task.name)
+        event.append("tasks", "queued", name)
 
 
 def task_enqueue_on_commit(name: str, *args: Any) -> None:
     """Queue the task registered as `name` with `args` once the current transaction commits (at once
-    in autocommit). The registry's task object is used, so eager mode and routing apply as to a call."""
+    in autocommit); a broker or registry failure is recorded on the event, never raised."""
     event = current_event()
-    transaction.on_commit(lambda: _send(_registered(name), args, event))
-
-
-def _registered(name: str) -> Task:
-    """The task registered as `name`. A worker imports the task modules at start; a web or manage.py
-    process imports them here, on its first queueing (Celery's autodiscovery is lazy)."""
-    if name not in current_app.tasks:
-        current_app.loader.import_default_modules()
-    return current_app.tasks[name]
+    transaction.on_commit(lambda: _send(name, args, event))

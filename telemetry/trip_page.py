@@ -21,14 +21,19 @@ def trip_internals(trip: Trip) -> list[tuple[str, str]]:
             for name in INTERNAL_FIELDS]
 
 
-def trip_page_context(trip: Trip) -> dict[str, Any]:
+def trip_page_context(trip: Trip, *, with_route: bool = True) -> dict[str, Any]:
+    """`with_route` false (a user who may not view readings): the GPS track is left out of the page."""
     notes = trip.notes if isinstance(trip.notes, dict) else {}
+    chart = trip_chart(trip)
+    if not with_route:
+        chart["track"] = []
     return {
         "title": str(trip),
         "trip": trip,
         "duration": trip_duration_seconds(trip),
         "conditions": trip.weather_conditions.replace("_", " "),
         "notes": sorted((str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in notes.items()),
-        "chart": trip_chart(trip),
+        "chart": chart,
+        "with_route": with_route,
         "internals": trip_internals(trip),
     }

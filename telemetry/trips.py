@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ from telemetry.insert_once import insert_once
 from telemetry.models import Reading, Trip, Vehicle
 from telemetry.refuel import refuels_replay
 from telemetry.soc import SocSource, pack_share, soc_from, trip_soc_source
-from telemetry.torque import trip_key
 from telemetry.trip_weather import trip_weather_enqueue
 from telemetry.trip_metrics import Sample, trip_metrics_compute
 from telemetry.upload_sql import trip_by_key, trip_counters_update
@@ -275,7 +275,7 @@ def _trip_split_at_gap(trip: Trip) -> int | None:
     if following is None:
         count = Trip.objects.filter(vehicle_id=trip.vehicle_id, session=trip.session).count()
         following = Trip.objects.create(
-            vehicle_id=trip.vehicle_id, session=trip.session, trip_key=trip_key(f"{trip.session}~{count + 1}"),
+            vehicle_id=trip.vehicle_id, session=trip.session, trip_key=_split_key(trip.session, count + 1),
             started_at=after[0], last_reading_at=after[-1], last_received_at=trip.last_received_at,
         )
     moved = Reading.objects.filter(trip=trip, recorded_at__gte=after[0]).update(trip=following)
@@ -283,9 +283,16 @@ def _trip_split_at_gap(trip: Trip) -> int | None:
         is_closed=False, finalize_queued_at=None, reading_count=F("reading_count") + moved,
         started_at=Least(F("started_at"), after[0]), last_reading_at=Greatest(F("last_reading_at"), after[-1]),
     )
-    trip.last_reading_at, trip.reading_count = before[-1], len(before)
+    # Counted after the move: a reading stored meanwhile (before the cut) is not lost from the count.
+    trip.last_reading_at, trip.reading_count = before[-1], Reading.objects.filter(trip=trip).count()
     trip.started_at = min(trip.started_at, before[0])
     return following.pk
+
+
+def _split_key(session: str, part: int) -> str:
+    """The key of a session's `part`-th trip: hashed like a long session's key (telemetry/torque.py), from
+    text with a NUL, which no uploaded session holds (E307), so it can never be a real session's key."""
+    return "h:" + hashlib.sha256(f"{session}\0{part}".encode()).hexdigest()[:62]
 
 
 def trips_stale_ids(*, now: datetime | None = None) -> list[int]:

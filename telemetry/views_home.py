@@ -13,11 +13,18 @@ from telemetry.models import ChargingSession, Trip, Vehicle
 from telemetry.vehicle_context import vehicle_stats_of
 
 LAST_TRIPS = 5
+HOME_SHOWS = ("telemetry.view_vehicle", "telemetry.view_trip", "telemetry.view_vehiclestats",
+              "telemetry.view_chargingsession")
 
 
 @staff_member_required  # anyone else goes to the admin's login, and comes back here after it
 def home(request: HttpRequest) -> HttpResponse:
     """Three queries whatever the number of vehicles: vehicles with stats, their last trips, their last charges."""
+    # What the admin would show this user, as the JSON API does (telemetry/api_json.py).
+    if not request.user.has_perms(HOME_SHOWS):
+        context = {**admin.site.each_context(request), "title": "VoltTracker", "vehicles": [],
+                   "missing_permissions": sorted(p for p in HOME_SHOWS if not request.user.has_perm(p))}
+        return TemplateResponse(request, "telemetry/home.html", context, status=403)
     vehicles = Vehicle.objects.select_related("stats").order_by("name", "pk").prefetch_related(
         # Sliced prefetches: a window function per vehicle, in one query each.
         Prefetch("trips", queryset=Trip.objects.order_by("-started_at")[:LAST_TRIPS], to_attr="last_trips"),

@@ -204,7 +204,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Outside var/: in Docker Compose var/ is a volume shared by web, worker and beat, which would hide the
+# image's collected files (and their manifest) behind the first deploy's.
+STATIC_ROOT = BASE_DIR / "staticfiles"
 # Browser libraries from npm (package.json) are in volttracker/static/vendor/, copied there by
 # `make vendor` and committed, so nothing is fetched from a CDN or the registry at run time.
 # Outside production the admin's files are served straight from the apps, no collectstatic needed.

@@ -29,7 +29,7 @@ def loaded(tmp_path: Path, settings: Any) -> None:
 @pytest.fixture
 def editor(client: Client) -> Client:
     user = User.objects.create_user("query-editor", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_savedquery", "add_savedquery"]))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_loggingpolicy", "view_savedquery", "add_savedquery"]))
     client.force_login(user)
     return client
 
@@ -55,6 +55,12 @@ def test_a_refused_query_says_why_on_the_page_and_as_json(loaded: None, editor: 
     assert event["error"]["code"] == "E007"  # the page's event says why, as the JSON answer's does
     body = editor.get("/admin/logging_policy/explore/", {**params, "format": "json"}).json()
     assert body["error"]["code"] == "E007" and "is not a field path" in body["error"]["message"]
+
+
+def test_what_the_store_cannot_run_is_a_refusal_not_a_fault(loaded: None, editor: Client) -> None:
+    # An end so early that the default range's start falls before year 1: OverflowError, before.
+    body = editor.get("/admin/logging_policy/explore/", {"end": "0001-01-01", "aggregate": "COUNT", "format": "json"})
+    assert body.status_code == 400 and body.json()["error"]["code"] == "E007", body.content[:300]
 
 
 def test_raw_events_of_a_group_as_json(loaded: None, editor: Client) -> None:
@@ -84,6 +90,11 @@ def test_an_admin_saves_a_query_from_the_page_and_runs_it(loaded: None, editor: 
 def test_staff_without_a_view_permission_is_refused(client: Client) -> None:
     client.force_login(User.objects.create_user("plain-staff", is_staff=True))
     assert client.get("/admin/logging_policy/explore/").status_code == 403
+    # Seeing saved queries' definitions is not seeing every event.
+    definitions_only = User.objects.create_user("queries-only", is_staff=True)
+    definitions_only.user_permissions.add(Permission.objects.get(codename="view_savedquery"))
+    client.force_login(definitions_only)
+    assert client.get("/admin/logging_policy/explore/", {"raw": "1", "format": "json"}).status_code == 403
     client.logout()
     assert client.get("/admin/logging_policy/explore/").status_code == 302  # to the login page
 

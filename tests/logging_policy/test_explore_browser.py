@@ -53,7 +53,7 @@ def test_a_viewer_runs_a_saved_query_sees_chart_and_table_and_opens_a_raw_event(
     for query in SEED.QUERIES:  # transactional tests before this one flush the seeded rows
         SavedQuery.objects.update_or_create(slug=query["slug"], defaults=query)
     user = User.objects.create_user("explorer-viewer", password="a long test password", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_savedquery"))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_loggingpolicy", "view_savedquery"]))
     volt = vehicle_create(name="Explorer Volt")
     readings = drive_readings(DrivePlan(session="browser-s", start=datetime.now(UTC) - timedelta(hours=1)))
     web.upload(volt.token, next(readings), trace_id="1" * 32)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 import pytest
 
 from logging_policy.event_loader import events_load
+from logging_policy.event_store import sql_text
 from logging_policy.explore_definition import definition_from_form, query_from_definition
 from logging_policy.explore_query import Filter, Query, QueryRefusedError
 from logging_policy.explore_run import DuckDBStore, explore_raw, explore_run
@@ -164,3 +166,9 @@ def test_form_parameters_and_policy_values_fill_a_definition() -> None:
     with pytest.raises(QueryRefusedError, match="needs the parameter 'session'"):
         query_from_definition(definition, params={}, policy={"new_vehicle_days": 30}, now=NOW, retention_days=30,
                               limit=100)
+
+
+def test_a_backslash_is_literal_in_duckdb_and_escaped_for_clickhouse() -> None:
+    value = "C:\\temp\\it's"
+    assert duckdb.connect().execute(f"SELECT {sql_text(value)}").fetchall() == [(value,)]
+    assert sql_text(value, clickhouse=True) == "'C:\\\\temp\\\\it''s'"

@@ -141,7 +141,7 @@ def explored(stream: Stream, client: Client, settings: Any, weather_server: Weat
     stream.recording = False
     call_command("events_load")
     user = User.objects.create_user("explorer", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_savedquery"))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_loggingpolicy", "view_savedquery"]))
     client.force_login(user)
 
     def ask(slug: str, **params: str) -> list[Event]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from logging_policy.policy import policy_current
 from telemetry.models import ChargingSession, VehicleStats
-from tests.factories import trip_make
+from tests.factories import staff_make, trip_make
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ def test_staff_see_each_vehicle_with_links_into_the_admin(client, new_vehicle, d
     charge = ChargingSession.objects.create(vehicle=daily, started_at=now, ended_at=now, last_reading_at=now,
                                             last_received_at=now, kwh_added=9.876, level="L2", start_soc=20.04,
                                             end_soc=90.0)
-    client.force_login(User.objects.create_user("ops", password="x", is_staff=True))
+    client.force_login(staff_make("ops"))
     policy_current()  # a warm process: the policy is loaded once per process, not per request
     with django_assert_num_queries(7):
         # 1 session, 2 user, 3 vehicles with their stats rows, 4 their last 5 trips (a window per vehicle),
@@ -49,6 +49,15 @@ def test_staff_see_each_vehicle_with_links_into_the_admin(client, new_vehicle, d
         assert text in daily_part, text
     spare_part = page[page.index(f'id="vehicle-{spare.pk}"'):]
     assert "No trips yet." in spare_part and "none yet" in spare_part
+
+
+def test_staff_without_the_view_permissions_see_no_vehicle(client, new_vehicle) -> None:
+    new_vehicle("Daily Volt")
+    client.force_login(staff_make("policy-only", views=("vehicle",)))  # not trips, stats or charges
+    page = client.get("/")
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert "Daily Volt" not in text and "telemetry.view_trip" in text
 
 
 def test_view_site_in_the_admin_leads_home(client) -> None:

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from telemetry.models import Reading
-from tests.factories import trip_make
+from tests.factories import staff_make, trip_make
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 5, 3, 8, 0, tzinfo=UTC)
@@ -65,3 +65,15 @@ def test_trip_page_carries_the_chart_series_the_gas_switch_and_the_track(client,
     assert (data["speed"], data["power"], data["rpm"]) == ([40.0] * 3, [12.3] * 3, [0.0, 0.0, 1450.0])
     assert data["track"] == [[42.33123, -83.05], [42.34, -83.05]]
     assert "vendor/uplot/uPlot.iife.min.js" in page and "vendor/leaflet/leaflet.js" in page
+
+
+def test_the_route_needs_the_view_permission_on_readings(client, volt) -> None:
+    trip = trip_make(volt.vehicle, START)
+    Reading.objects.create(vehicle=volt.vehicle, trip=trip, session=trip.session, recorded_at=START,
+                           latitude=42.331, longitude=-83.05)
+    client.force_login(staff_make("trips-only", views=("vehicle", "trip")))
+    page = client.get(f"/admin/telemetry/trip/{trip.pk}/change/").content.decode()
+    assert "42.331" not in page and 'id="trip-route-hidden"' in page and 'id="trip-map"' not in page
+    client.force_login(staff_make("with-readings", views=("vehicle", "trip", "reading")))
+    page = client.get(f"/admin/telemetry/trip/{trip.pk}/change/").content.decode()
+    assert "42.331" in page and 'id="trip-map"' in page
