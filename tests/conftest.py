@@ -26,7 +26,8 @@ def _test_process_yields_in_deadlocks(sender: Any, connection: Any, **_: Any) ->
     before its check runs: with a longer timeout here, that is the worker's task (retried by the next
     sweep in production terms), not the flush that the next test depends on."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        # On the driver's connection: Django's wrappers (and the tests that count queries) never see it.
+        with connection.connection.cursor() as cursor:
             cursor.execute("SET deadlock_timeout = '10s'")
 
 
