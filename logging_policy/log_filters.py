@@ -48,7 +48,15 @@ def routed_path(path: str) -> str:
     files keep their names: they are the app's own (`/static/admin/img/icon-changelink.svg`)."""
     if len(path) < 16 or path.startswith(STATIC_PREFIX):
         return path
-    return _OPAQUE_RUN.sub(REDACTED, path)
+    return _OPAQUE_RUN.sub(_opaque_masked, path)
+
+
+def _opaque_masked(run: re.Match[str]) -> str:
+    """A run with a digit, a capital or a %-escape is masked; one of lower-case words and dashes (a slug
+    such as `new-vehicles-trip-errors`) is not: 32 random URL-safe characters (an upload token) have
+    neither digit nor capital about once in 10^11."""
+    text = run.group()
+    return REDACTED if any(c.isdigit() or c.isupper() or c == "%" for c in text) else text
 
 
 # gunicorn's `Invalid request from ip=203.0.113.9: ...`: the address, up to the ": " that ends it (IPv6 has colons).

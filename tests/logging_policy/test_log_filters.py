@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils.log import log_response
 
-from logging_policy.log_filters import UPLOAD_PREFIX, PlainLogRedactFilter, plain_log_redact
+from logging_policy.log_filters import UPLOAD_PREFIX, PlainLogRedactFilter, plain_log_redact, routed_path
 from logging_policy.redact import token_shaped
 from telemetry.tokens import token_generate
 
@@ -148,3 +148,10 @@ def test_the_static_prefix_left_unmasked_is_the_static_url(settings) -> None:
     from logging_policy.log_filters import STATIC_PREFIX
 
     assert STATIC_PREFIX == "/" + settings.STATIC_URL.lstrip("/")
+
+
+def test_a_slug_stays_readable_and_a_token_shaped_run_does_not() -> None:
+    assert routed_path("/admin/logging_policy/explore/new-vehicles-trip-errors/") == \
+        "/admin/logging_policy/explore/new-vehicles-trip-errors/"
+    assert routed_path("/admin/telemetry/vehicle/Xy3_Kq9ZtR2mWv8LpQabcdefgh/") == "/admin/telemetry/vehicle/[redacted]/"
+    assert routed_path("/admin/x/" + "a" * 20 + "%41/") == "/admin/x/[redacted]/"
