@@ -46,12 +46,23 @@ def _session_insert(*, vehicle: Vehicle, at: datetime, signal: ChargeSignal,
     return session if insert_once(session) else None
 
 
+def _trips_unlink(session_ids: list[int]) -> None:
+    """Unlink the sessions from the trips that carry them, taking those trip rows in id order.
+
+    Call it before writing the sessions: finalization locks its trip first and the trip's sessions after,
+    so whoever closes a session takes the same order (trips, then sessions) and the two cannot deadlock.
+    One UPDATE.
+    """
+    locked = Trip.objects.select_for_update().filter(charging_session_id__in=session_ids).order_by("pk")
+    Trip.objects.filter(pk__in=locked.values("pk")).update(charging_session=None)
+
+
 def charging_session_close(*, session_id: int, reason: str) -> bool:
     """Mark the session complete and unlink it from trips; False if it already was."""
+    _trips_unlink([session_id])
     closed = ChargingSession.objects.filter(pk=session_id, is_complete=False).update(
         is_complete=True, closed_at=timezone.now(), closed_reason=reason
     )
-    Trip.objects.filter(charging_session_id=session_id).update(charging_session=None)
     if closed:
         event = current_event()
         event.fact("charging_session_closed")
@@ -116,10 +127,10 @@ def charging_sessions_close_stale(*, now: datetime | None = None) -> int:
     stale = ChargingSession.objects.filter(is_complete=False, last_received_at__lt=cutoff)
     ids = list(stale.values_list("pk", flat=True))
     if ids:
+        _trips_unlink(ids)
         ChargingSession.objects.filter(pk__in=ids, is_complete=False).update(
             is_complete=True, closed_at=timezone.now(), closed_reason="stale"
         )
-        Trip.objects.filter(charging_session_id__in=ids).update(charging_session=None)
         current_event().fact("charging_session_closed")
     return len(ids)
 
