@@ -20,23 +20,23 @@ class VehicleStats(models.Model):
     electric_share = models.FloatField(null=True, blank=True, help_text="Electric miles / total miles, 0-1.")
     first_trip_at = models.DateTimeField(null=True, blank=True)
     last_trip_at = models.DateTimeField(null=True, blank=True)
-    avg_kwh_per_mile = models.FloatField(null=True, blank=True)
-    lifetime_mpg = models.FloatField(null=True, blank=True)
-    battery_capacity_kwh = models.FloatField(null=True, blank=True, help_text="Latest capacity sample.")
+    avg_kwh_per_mile = models.FloatField("average efficiency", null=True, blank=True)
+    lifetime_mpg = models.FloatField("lifetime mileage", null=True, blank=True)
+    battery_capacity_kwh = models.FloatField("battery capacity", null=True, blank=True, help_text="Latest capacity sample.")
     capacity_is_estimate = models.BooleanField(default=False)
     capacity_degradation_percent = models.FloatField(
         null=True, blank=True, help_text="Capacity lost against the vehicle's nominal capacity, %."
     )
-    capacity_loss_kwh_per_10k_miles = models.FloatField(
+    capacity_loss_kwh_per_10k_miles = models.FloatField("capacity loss per 10,000 miles",
         null=True, blank=True, help_text="Least-squares trend of the capacity samples; positive means losing."
     )
     capacity_samples = models.PositiveIntegerField(default=0)
     # db_default as well: a refresh statement that predates these columns can still write the row.
-    kwh_charged = models.FloatField(default=0.0, db_default=0.0,
+    kwh_charged = models.FloatField("energy charged", default=0.0, db_default=0.0,
                                     help_text="kWh added by all charging sessions (open ones so far).")
     charging_sessions = models.PositiveIntegerField(default=0, db_default=0)
-    last_tank_mpg = models.FloatField(null=True, blank=True, help_text="MPG of the latest measured tank.")
-    avg_tank_mpg = models.FloatField(null=True, blank=True,
+    last_tank_mpg = models.FloatField("last tank mileage", null=True, blank=True, help_text="MPG of the latest measured tank.")
+    avg_tank_mpg = models.FloatField("average tank mileage", null=True, blank=True,
                                      help_text="Miles / gallons over all measured tanks (between refuels).")
     tanks_measured = models.PositiveIntegerField(default=0, db_default=0,
                                                  help_text="Tanks (refuel to refuel) with an MPG.")
@@ -54,7 +54,7 @@ class BatteryHealthSample(models.Model):
 
     vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="battery_samples")
     trip = models.OneToOneField(Trip, on_delete=models.CASCADE, related_name="battery_sample")
-    capacity_kwh = models.FloatField(help_text="Whole-pack capacity, comparable to the nominal kWh.")
+    capacity_kwh = models.FloatField("capacity", help_text="Whole-pack capacity, comparable to the nominal kWh.")
     is_estimate = models.BooleanField(help_text="Estimated from energy over SOC drop, not reported by the BECM.")
     odometer_miles = models.FloatField(null=True, blank=True, help_text="Odometer at the trip's end, if read.")
     lifetime_miles = models.FloatField(help_text="Miles of the vehicle's finished trips up to this one: the trend's axis.")

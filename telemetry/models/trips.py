@@ -24,9 +24,9 @@ class Trip(models.Model):
 
     # Gas-mode detector state, advanced by each in-order reading.
     engine_on_since = models.DateTimeField(null=True, blank=True)
-    engine_on_soc = models.FloatField(null=True, blank=True)
+    engine_on_soc = models.FloatField("SOC when the engine started", null=True, blank=True)
     gas_mode_entered_at = models.DateTimeField(null=True, blank=True)
-    soc_at_gas_entry = models.FloatField(null=True, blank=True)
+    soc_at_gas_entry = models.FloatField("SOC at the switch to gas", null=True, blank=True)
 
     # Parked-car detector state, carried to the vehicle's next trip (docs/charging.md).
     fuel_window = models.JSONField(default=list, blank=True, help_text="Recent [ms, fuel %] for refuel detection.")
@@ -38,9 +38,9 @@ class Trip(models.Model):
     distance_source = models.CharField(max_length=16, blank=True, default="")
     electric_miles = models.FloatField(null=True, blank=True)
     gas_miles = models.FloatField(null=True, blank=True)
-    electric_kwh_used = models.FloatField(null=True, blank=True)
-    regen_kwh = models.FloatField(null=True, blank=True, help_text="Energy recovered into the pack (regen), kWh.")
-    soc_source = models.CharField(max_length=16, blank=True, default="",
+    electric_kwh_used = models.FloatField("electric energy used", null=True, blank=True)
+    regen_kwh = models.FloatField("regenerated energy", null=True, blank=True, help_text="Energy recovered into the pack (regen), kWh.")
+    soc_source = models.CharField("SOC source", max_length=16, blank=True, default="",
                                   help_text="Key the trip's SOC came from: k22005b (custom, in range) or k5b (raw).")
     is_drive = models.BooleanField(null=True, blank=True,
                                    help_text="Moved at least 0.1 mi; a parked session (warm-up, charge) is not a drive.")
@@ -48,13 +48,13 @@ class Trip(models.Model):
         null=True, blank=True,
         help_text="False when the trip is physically impossible for a Volt (see notes); kept out of lifetime stats.",
     )
-    kwh_per_mile = models.FloatField(null=True, blank=True)
+    kwh_per_mile = models.FloatField("efficiency", null=True, blank=True)
     fuel_used_gallons = models.FloatField(null=True, blank=True)
-    gas_mpg = models.FloatField(null=True, blank=True)
+    gas_mpg = models.FloatField("gas mileage", null=True, blank=True)
     ambient_temp_f = models.FloatField(null=True, blank=True)
-    start_soc = models.FloatField(null=True, blank=True)
-    end_soc = models.FloatField(null=True, blank=True)
-    battery_capacity_kwh = models.FloatField(null=True, blank=True)
+    start_soc = models.FloatField("SOC at start", null=True, blank=True)
+    end_soc = models.FloatField("SOC at end", null=True, blank=True)
+    battery_capacity_kwh = models.FloatField("battery capacity", null=True, blank=True)
     notes = models.JSONField(default=dict, blank=True, help_text="Values left empty at finalization, and why.")
     finalized_at = models.DateTimeField(null=True, blank=True)
 

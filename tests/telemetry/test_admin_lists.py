@@ -24,7 +24,7 @@ def test_the_stats_list_rounds_and_sorts_by_the_stored_value(client, new_vehicle
     assert ">67.7<" in page and "0.6767405831618378" not in page  # a share as a percentage
     assert ">0.281<" in page and "0.28134567" not in page
     assert ">1,234.6<" in page and "1234.5678" not in page
-    assert ">Electric share (%)<" in page and ">Avg kwh per mile (kWh/mi)<" in page  # the unit in the header
+    assert ">Electric share (%)<" in page and ">Average efficiency (kWh/mi)<" in page  # the unit in the header
     # Column 3 is electric_share: ascending, then descending, by the stored value.
     ascending = client.get("/admin/telemetry/vehiclestats/?o=3").content.decode()
     descending = client.get("/admin/telemetry/vehiclestats/?o=-3").content.decode()
