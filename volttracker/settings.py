@@ -41,13 +41,13 @@ ALLOWED_HOSTS: list[str] = env.list(
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "volttracker",  # first: its admin/base_site.html (the site's icon) overrides the admin's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "volttracker",
     "logging_policy",
     "telemetry",
 ]
@@ -132,7 +132,8 @@ else:
         }
     }
 
-CELERY_BROKER_URL: str = REDIS_URL or "filesystem://"
+# The file-system broker ignores the host; naming one keeps kombu from warning on every connection.
+CELERY_BROKER_URL: str = REDIS_URL or "filesystem://localhost/"
 if not REDIS_URL:
     _broker_dir = str(VAR_DIR / "broker")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
