@@ -13,6 +13,7 @@ from django.utils import timezone
 from logging_policy.current import current_event
 from telemetry.charging_core import (
     ChargeSignal, SessionState, session_figures, session_is_stale, session_location, session_open, session_step,
+    session_touched,
 )
 from telemetry.insert_once import insert_once
 from telemetry.models import ChargingSession, Trip, Vehicle
@@ -69,11 +70,11 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
     the same session).
     """
     link = trip.charging_session_id
-    if signal.kind == "moving":
-        if link is not None:
-            charging_session_close(session_id=link, reason="drove_off")
+    if not session_touched(signal, linked=link is not None):
         return None
-    if signal.kind != "charging" and link is None:
+    if signal.kind == "moving":
+        if link is not None:  # always: a moving reading touches only a linked session
+            charging_session_close(session_id=link, reason="drove_off")
         return None
     open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False)
     session = open_sessions.filter(pk=link).first() if link else open_sessions.first()

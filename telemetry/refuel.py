@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from logging_policy.current import current_event
 from telemetry.insert_once import insert_once
@@ -44,31 +43,23 @@ def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> list[RefuelFound
         return found_any
     stored = [r for r in (refuel_store(vehicle=trip.vehicle, trip=trip, found=f) for f in found_any) if r]
     if stored:
-        event = current_event()
-        event.fact("refuel_detected")
-        last = stored[-1]
-        event.set("refuel", id=last.pk, level_before=last.level_before, level_after=last.level_after,
-                  gallons_added=last.gallons_added, replayed=True)
+        _refuel_announce(stored[-1], replayed=True)
     return found_any
 
 
-def refuel_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, level: float,
-                          odometer_miles: float | None, speed_mph: float | None) -> FuelWindow:
-    """Advance the trip's fuel window by one in-order reading; store a refuel when it shows one.
+def refuel_record(*, vehicle: Vehicle, trip: Trip, found: RefuelFound) -> Refuel | None:
+    """Store a refuel an upload's in-order reading showed (telemetry/parked.py); one INSERT."""
+    refuel = refuel_store(vehicle=vehicle, trip=trip, found=found)
+    if refuel is not None:
+        _refuel_announce(refuel)
+    return refuel
 
-    Returns the new window, which the caller writes with the trip's own UPDATE:
-    no query here unless a refuel is found (then one INSERT).
-    """
-    window, found = refuel_step(trip.fuel_window, at, level, odometer_miles, speed_mph=speed_mph)
-    trip.fuel_window = window
-    if found is not None:
-        refuel = refuel_store(vehicle=vehicle, trip=trip, found=found)
-        if refuel is not None:
-            event = current_event()
-            event.fact("refuel_detected")
-            event.set("refuel", id=refuel.pk, level_before=refuel.level_before, level_after=refuel.level_after,
-                      gallons_added=refuel.gallons_added)
-    return window
+
+def _refuel_announce(refuel: Refuel, **more: object) -> None:
+    event = current_event()
+    event.fact("refuel_detected")
+    event.set("refuel", id=refuel.pk, level_before=refuel.level_before, level_after=refuel.level_after,
+              gallons_added=refuel.gallons_added, **more)
 
 
 def mpg_per_tank(*, vehicle_id: int) -> list[TankMpg]:
