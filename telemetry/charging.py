@@ -1,14 +1,13 @@
-"""Charging sessions: opened, advanced and closed from stored readings (services); totals (selector)."""
+"""Charging sessions: opened, advanced and closed from stored readings (services).
+
+Lifetime totals (kWh charged, sessions) are computed in SQL with the other statistics (telemetry/stats.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
 from django.utils import timezone
 
 from logging_policy.current import current_event
@@ -127,18 +126,3 @@ def charging_sessions_close_stale(*, now: datetime | None = None) -> int:
     """Close every session with no charging upload for the stale window (server clock), for the beat."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRIP_STALE_SECONDS)
     return len(charging_sessions_close(received_before=cutoff, reason="stale"))
-
-
-@dataclass(frozen=True, slots=True)
-class ChargingTotals:
-    sessions: int
-    kwh_added: float
-
-
-def charging_totals_by_vehicle(*, vehicle_ids: Iterable[int] | None = None) -> dict[int, ChargingTotals]:
-    """Sessions and kWh charged per vehicle (open sessions count with their kWh so far). One query."""
-    rows = ChargingSession.objects.all()
-    if vehicle_ids is not None:
-        rows = rows.filter(vehicle_id__in=list(vehicle_ids))
-    totals = rows.order_by().values("vehicle_id").annotate(sessions=Count("id"), kwh=Sum("kwh_added"))
-    return {r["vehicle_id"]: ChargingTotals(r["sessions"], round(r["kwh"] or 0.0, 3)) for r in totals}

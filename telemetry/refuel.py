@@ -1,4 +1,6 @@
-"""Refuels: detected from the fuel level of stored readings (service); MPG per tank (selector)."""
+"""Refuels: detected from the fuel level of stored readings (services).
+
+MPG per tank is computed in SQL with the other lifetime statistics (telemetry/stats.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Sequence
 from logging_policy.current import current_event
 from telemetry.insert_once import insert_once
 from telemetry.models import Refuel, Trip, Vehicle
-from telemetry.refuel_core import FuelWindow, RefuelFound, RefuelPoint, TankMpg, refuel_step, tank_mpg
+from telemetry.refuel_core import FuelWindow, RefuelFound, refuel_step
 from telemetry.trip_metrics import Sample
 
 
@@ -60,14 +62,3 @@ def _refuel_announce(refuel: Refuel, **more: object) -> None:
     event.fact("refuel_detected")
     event.set("refuel", id=refuel.pk, level_before=refuel.level_before, level_after=refuel.level_after,
               gallons_added=refuel.gallons_added, **more)
-
-
-def mpg_per_tank(*, vehicle_id: int) -> list[TankMpg]:
-    """Miles, gallons and MPG between consecutive refuels of the vehicle, oldest first. Two queries."""
-    tank = Vehicle.objects.filter(pk=vehicle_id).values_list("fuel_tank_gallons", flat=True).first()
-    if tank is None:
-        return []
-    rows = Refuel.objects.filter(vehicle_id=vehicle_id).order_by("detected_at").values_list(
-        "detected_at", "odometer_miles", "level_before", "level_after"
-    )
-    return tank_mpg([RefuelPoint(*r) for r in rows], tank)
