@@ -76,30 +76,23 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
     return TripRef(trip, created=False)
 
 
-def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
-    """Open trips of the vehicle that started before the new one: a new session ends them.
+def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
+    """Open trips of the vehicle that started before the new one, which a new session ends, not yet queued
+    for finalization: marked queued in the same statement, for the caller to finalize or queue.
 
     A session that turns up late (its phone was offline) must not end the trip being driven now.
-    """
-    return list(
-        Trip.objects.filter(vehicle=vehicle, is_closed=False, started_at__lt=started_before)
-        .exclude(pk=except_trip_id).values_list("pk", flat=True)
-    )
-
-
-def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
-    """`trip_previous_open_ids` not yet queued for finalization, marked queued in the same statement.
-
     Without the mark every new session re-queued every earlier trip still open: N single-reading
-    sessions queued N²/2 finalizations. With it each trip is queued once, and once more after each
-    new reading (which clears the mark). One UPDATE ... RETURNING.
+    sessions queued N²/2 finalizations. With it each trip is claimed once, and once more after each
+    new reading (which clears the mark); one that fails to finalize is left to the stale sweep, which
+    does not look at the mark. One UPDATE ... RETURNING.
     """
     table = Trip._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores times (naive UTC text on SQLite)
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{table}" SET "finalize_queued_at" = %s WHERE "vehicle_id" = %s AND NOT "is_closed" '
             f'AND "started_at" < %s AND "id" <> %s AND "finalize_queued_at" IS NULL RETURNING "id"',
-            [timezone.now(), vehicle.pk, started_before, except_trip_id],
+            [adapt(timezone.now()), vehicle.pk, adapt(started_before), except_trip_id],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
