@@ -131,10 +131,14 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
     return entered
 
 
-def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading], SocSource]:
-    """The trip's readings in time order, gas-mode detection replayed over them, their charging values
-    and the trip's SOC source (one query)."""
-    rows = list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS))
+def _trip_rows(trip: Trip) -> list[tuple[Any, ...]]:
+    """The trip's readings in time order, as `_SAMPLE_FIELDS` (recorded_at first). One query."""
+    return list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS))
+
+
+def _samples(rows: list[tuple[Any, ...]]) -> tuple[list[Sample], GasState, list[ChargeReading], SocSource]:
+    """The readings' samples, gas-mode detection replayed over them, their charging values and the trip's
+    SOC source. No query."""
     source = trip_soc_source((r[6], r[17]) for r in rows)
     samples = [
         Sample(
@@ -197,8 +201,8 @@ def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tupl
             return None, None
         vehicle_ids.append(trip.vehicle_id)
         with event.timer("trip_compute"):
-            next_id = _trip_split_at_gap(trip)
-            samples, gas, charge, source = _samples(trip)
+            next_id, rows = _trip_split_at_gap(trip, _trip_rows(trip))
+            samples, gas, charge, source = _samples(rows)
             # The replay over every reading in time order wins over what uploads saw as they came.
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas.entered_at, gas.soc_at_entry
             fills = refuels_replay(trip=trip, samples=samples)
@@ -248,19 +252,20 @@ def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tupl
     return trip, next_id
 
 
-def _trip_split_at_gap(trip: Trip) -> int | None:
+def _trip_split_at_gap(trip: Trip, rows: list[tuple[Any, ...]]) -> tuple[int | None, list[tuple[Any, ...]]]:
     """Move the readings after the trip's first gap longer than TRIP_SPLIT_GAP_SECONDS to the session's next
-    trip; its id, or None when the trip has no such gap (one query then).
+    trip: (its id, the rows the trip keeps), or (None, `rows`) when the trip has no such gap (no query then).
+    `rows` are the trip's readings in time order, recorded_at first (`_trip_rows`).
 
     The next trip is the session's trip that starts first after the gap, made when there is none. A
     reading that arrives late for a later part of the session lands on the session's first trip (uploads
     find a trip by session) and is moved on from there when that trip is finalized again.
     """
-    times = list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list("recorded_at", flat=True))
+    times = [row[0] for row in rows]
     gap = timedelta(seconds=max(settings.TRIP_SPLIT_GAP_SECONDS, settings.TRIP_STALE_SECONDS))
     cut = next((i for i in range(1, len(times)) if times[i] - times[i - 1] > gap), None)
     if cut is None:
-        return None
+        return None, rows
     before, after = times[:cut], times[cut:]
     following = (Trip.objects.select_for_update()
                  .filter(vehicle_id=trip.vehicle_id, session=trip.session, started_at__gt=before[-1])
@@ -279,7 +284,7 @@ def _trip_split_at_gap(trip: Trip) -> int | None:
     # Counted after the move: a reading stored meanwhile (before the cut) is not lost from the count.
     trip.last_reading_at, trip.reading_count = before[-1], Reading.objects.filter(trip=trip).count()
     trip.started_at = min(trip.started_at, before[0])
-    return following.pk
+    return following.pk, rows[:cut]
 
 
 def _split_key(session: str, part: int) -> str:
