@@ -20,7 +20,6 @@ from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.charging_core import ChargeReading
 from telemetry.charging_replay import charge_readings, charging_sessions_replay
 from telemetry.enqueue import VEHICLE_STATS_REFRESH, task_enqueue_on_commit
-from telemetry.fuel import Fill
 from telemetry.gasmode import EngineSample, GasState, gas_mode_replay, gas_mode_step, gas_mode_without_soc
 from telemetry.insert_once import insert_once
 from telemetry.models import Reading, Trip, Vehicle
@@ -213,7 +212,7 @@ def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tupl
                 soc_span_kwh=trip.vehicle.nominal_battery_kwh * pack_share(source),
                 tank_gallons=trip.vehicle.fuel_tank_gallons,
                 soc_source=source,
-                fills=[Fill(f.detected_at, f.level_before, f.level_after) for f in fills],
+                fills=fills,
             )
         for name in _METRIC_FIELDS:
             setattr(trip, name, getattr(metrics, name))
