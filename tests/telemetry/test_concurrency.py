@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -17,21 +18,22 @@ from tests.conftest import FormClient
 START = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
 
+def _post_in_thread(token: str, params: dict[str, str]) -> tuple[int, bytes]:
+    try:
+        response = FormClient().post(f"/api/torque/upload/{token}", params)
+        return response.status_code, response.content
+    finally:
+        connection.close()  # each thread has its own connection
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_uploads_of_a_new_session_make_one_trip(volt) -> None:
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL (set DATABASE_URL), as in CI")
     readings = list(drive_readings(DrivePlan(session="race-1", start=START)))[:20]
 
-    def post(params: dict[str, str]) -> tuple[int, bytes]:
-        try:
-            response = FormClient().post(f"/api/torque/upload/{volt.token}", params)
-            return response.status_code, response.content
-        finally:
-            connection.close()  # each thread has its own connection
-
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(post, readings + readings))  # every reading twice: retries race too
+        results = list(pool.map(partial(_post_in_thread, volt.token), readings + readings))  # every reading twice: retries race too
 
     assert results == [(200, b"OK!")] * 40
     trip = Trip.objects.get()
@@ -47,15 +49,8 @@ def test_uploads_racing_on_one_charging_session_count_no_interval_twice(volt, wi
     first, *rest = list(charge_readings(plan))
     assert FormClient().post(f"/api/torque/upload/{volt.token}", first).content == b"OK!"  # opens the session
 
-    def post(params: dict[str, str]) -> tuple[int, bytes]:
-        try:
-            response = FormClient().post(f"/api/torque/upload/{volt.token}", params)
-            return response.status_code, response.content
-        finally:
-            connection.close()  # each thread has its own connection
-
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(post, rest))
+        results = list(pool.map(partial(_post_in_thread, volt.token), rest))
 
     assert results == [(200, b"OK!")] * len(rest)
     session = ChargingSession.objects.get()
