@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from logging_policy.payload import Payload
+from logging_policy.payload import Payload, policy_payload
 from logging_policy.sampling import (
     BUSINESS_EVENTS,
     DEFAULT_BUDGET_PER_MINUTE,
@@ -133,30 +133,7 @@ class LoggingPolicy(models.Model):
 
     def payload(self) -> Payload:
         """This policy with its rules as plain data (one query for the rules)."""
-        data: Payload = {
-            "version": self.version,
-            "default_sample_rate": self.default_sample_rate,
-            "default_slow_threshold_ms": float(self.default_slow_threshold_ms),
-            "heavy_min_trips": self.heavy_min_trips,
-            "moderate_min_trips": self.moderate_min_trips,
-            "new_vehicle_days": self.new_vehicle_days,
-            "new_vehicle_rate": self.new_vehicle_rate,
-            "dry_run": self.dry_run,
-            "always_keep_tiers": sorted(self.always_keep_tiers or []),
-            "critical_events": sorted(self.critical_events or []),
-            "default_budget_per_minute": self.default_budget_per_minute,
-            "key_fields": [name for name in KEY_FIELDS if name in (self.key_fields or [])],
-        }
-        data["rules"] = {
-            rule.operation: {
-                "sample_rate": rule.sample_rate,
-                "slow_threshold_ms": None if rule.slow_threshold_ms is None else float(rule.slow_threshold_ms),
-                "always_keep": rule.always_keep,
-                "budget_per_minute": rule.budget_per_minute,
-            }
-            for rule in self.rules.order_by("operation")
-        }
-        return data
+        return policy_payload(self, ((rule.operation, rule) for rule in self.rules.order_by("operation")))
 
 
 class OperationRule(models.Model):

@@ -5,33 +5,47 @@ A payload is a JSON-able dict; `snapshot_from_payload(snapshot_to_payload(s)) ==
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from logging_policy.sampling import (
     AUDIT_EVENTS,
     DEFAULT_BUDGET_PER_MINUTE,
     DEFAULT_KEY_FIELDS,
+    KEY_FIELDS,
     OperationRule,
     PolicySnapshot,
 )
 
 Payload = dict[str, Any]
 
+RULE_FIELDS = ("sample_rate", "always_keep", "budget_per_minute")
 SCALAR_FIELDS = ("version", "default_sample_rate", "default_slow_threshold_ms", "heavy_min_trips",
                  "moderate_min_trips", "new_vehicle_days", "new_vehicle_rate", "dry_run", "default_budget_per_minute")
 
 
-def snapshot_to_payload(snapshot: PolicySnapshot) -> Payload:
-    payload: Payload = {name: getattr(snapshot, name) for name in SCALAR_FIELDS}
-    payload["always_keep_tiers"] = sorted(snapshot.always_keep_tiers)
-    payload["critical_events"] = sorted(snapshot.critical_events - AUDIT_EVENTS)
-    payload["key_fields"] = list(snapshot.key_fields)
+def policy_payload(policy: Any, rules: Iterable[tuple[str, Any]]) -> Payload:
+    """The payload of anything that holds the policy's fields by name, with its rules as (operation, rule)
+    pairs: a PolicySnapshot, a LoggingPolicy row, or a data migration's historical row, which has the
+    budget fields (`default_budget_per_minute`, `key_fields`, a rule's `budget_per_minute`) only from
+    migration 0005 on; before, they are left out. Audit events are critical whatever a policy says, so
+    they are not part of it."""
+    payload: Payload = {name: getattr(policy, name) for name in SCALAR_FIELDS if hasattr(policy, name)}
+    payload["default_slow_threshold_ms"] = float(policy.default_slow_threshold_ms)
+    payload["always_keep_tiers"] = sorted(policy.always_keep_tiers or [])
+    payload["critical_events"] = sorted(set(policy.critical_events or []) - AUDIT_EVENTS)
+    if hasattr(policy, "key_fields"):
+        payload["key_fields"] = [name for name in KEY_FIELDS if name in (policy.key_fields or ())]
     payload["rules"] = {
-        name: {"sample_rate": rule.sample_rate, "slow_threshold_ms": rule.slow_threshold_ms,
-               "always_keep": rule.always_keep, "budget_per_minute": rule.budget_per_minute}
-        for name, rule in sorted(snapshot.rules.items())
+        name: {field: getattr(rule, field) for field in RULE_FIELDS if hasattr(rule, field)}
+        | {"slow_threshold_ms": None if rule.slow_threshold_ms is None else float(rule.slow_threshold_ms)}
+        for name, rule in sorted(rules, key=lambda pair: pair[0])
     }
     return payload
+
+
+def snapshot_to_payload(snapshot: PolicySnapshot) -> Payload:
+    return policy_payload(snapshot, snapshot.rules.items())
 
 
 def snapshot_from_payload(payload: Payload, *, source: str, degraded: str = "") -> PolicySnapshot:

@@ -1,8 +1,11 @@
-"""Admin: vehicles (with upload tokens shown once), trips and readings read-only."""
+"""Admin: vehicles (with upload tokens shown once), trips and readings read-only.
+
+The other models' admins live in admin_charging.py and admin_stats.py, which import only admin_display.py:
+this module imports them (to register them), never the reverse."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -12,50 +15,15 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from telemetry.admin_display import SHOWN_SUFFIX, figure_field, figure_fieldsets, figure_list_display, float_figures
+# Statistics, charging sessions and refuels have their own admin modules: importing them registers them.
+from telemetry import admin_charging, admin_stats  # noqa: F401
+from telemetry.admin_display import ReadOnlyAdmin
 from telemetry.admin_tracklog import TracklogImportMixin
 from telemetry.charts import trip_duration_seconds
 from telemetry.trip_page import trip_page_context
 from telemetry.units import duration_text
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
 from telemetry.vehicles import upload_url, vehicle_token_reset
-
-if TYPE_CHECKING:
-    from django.contrib.admin.options import _FieldsetSpec  # the stubs' name for a fieldsets list
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Data that only Torque uploads create: browsable, never edited by hand."""
-
-    class Media:
-        css = {"all": ("telemetry/pages.css",)}
-
-    # Short column headers for figures; the default is "<field name> (<unit>)" (telemetry/admin_display.py).
-    list_labels: dict[str, str] = {}
-
-    def __init__(self, model: type[Any], admin_site: admin.AdminSite) -> None:
-        super().__init__(model, admin_site)
-        self.figures = set(float_figures(model))
-        for name in self.figures:  # the change page's rounded twin of each figure, found by name
-            setattr(self, f"{name}{SHOWN_SUFFIX}", figure_field(model, name))
-
-    def get_list_display(self, request: HttpRequest) -> list[Any]:
-        return figure_list_display(self.model, super().get_list_display(request), self.list_labels)
-
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:
-        return cast("_FieldsetSpec", figure_fieldsets(super().get_fieldsets(request, obj), self.figures))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Deleting a reading or a trip by hand would leave counters and statistics wrong;
-        # deleting the vehicle removes all of its data consistently.
-        return False
-
 
 class PidDescriptionInline(admin.TabularInline):
     model = PidDescription
@@ -152,7 +120,3 @@ class ReadingAdmin(ReadOnlyAdmin):
     date_hierarchy = "recorded_at"
     show_full_result_count = False  # COUNT(*) over millions of readings is the slow part of the page
 
-
-from telemetry import admin_stats  # noqa: E402, F401 - registers the statistics admin
-# Charging sessions and refuels live in their own module; importing it registers them.
-from telemetry import admin_charging  # noqa: E402, F401

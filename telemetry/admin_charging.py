@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse
 
-from telemetry.admin import ReadOnlyAdmin
+from telemetry.admin_display import ReadOnlyAdmin
 from telemetry.charts import charging_curve
 from telemetry.models import ChargingSession, Refuel
 

@@ -1,25 +1,24 @@
-"""Charging sessions: opened, advanced and closed from stored readings (services); totals (selector)."""
+"""Charging sessions: opened, advanced and closed from stored readings (services).
+
+Lifetime totals (kWh charged, sessions) are computed in SQL with the other statistics (telemetry/stats.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db import connection
 from django.utils import timezone
 
 from logging_policy.current import current_event
 from telemetry.charging_core import (
-    ChargeSignal, SessionState, session_figures, session_is_stale, session_location, session_open, session_step,
+    ChargeSignal, CloseReason, SessionState, session_figures, session_is_stale, session_location, session_open, session_step,
+    session_touched,
 )
 from telemetry.insert_once import insert_once
 from telemetry.models import ChargingSession, Trip, Vehicle
 
 _STATE_FIELDS = tuple(SessionState.__dataclass_fields__)
-# Optimistic concurrency: a session row changed between our read and our write is re-read.
-_CAS_ATTEMPTS = 3
 
 
 def session_state_of(session: ChargingSession) -> SessionState:
@@ -46,28 +45,34 @@ def _session_insert(*, vehicle: Vehicle, at: datetime, signal: ChargeSignal,
     return session if insert_once(session) else None
 
 
-def _trips_unlink(session_ids: list[int]) -> None:
-    """Unlink the sessions from the trips that carry them, taking those trip rows in id order.
+def charging_sessions_close(*, reason: CloseReason, session_id: int | None = None,
+                            received_before: datetime | None = None) -> list[int]:
+    """Close the open session `session_id`, or every open one with no charging upload since `received_before`
+    (server clock), and unlink them from trips; the ids closed. One query, two when any closed.
 
-    Call it before writing the sessions: finalization locks its trip first and the trip's sessions after,
-    so whoever closes a session takes the same order (trips, then sessions) and the two cannot deadlock.
-    One UPDATE.
+    The UPDATE itself decides which sessions are open (and stale) under their row locks, so an upload
+    that advanced a session meanwhile keeps it open (docs/charging.md, "Concurrency").
     """
-    locked = Trip.objects.select_for_update().filter(charging_session_id__in=session_ids).order_by("pk")
-    Trip.objects.filter(pk__in=locked.values("pk")).update(charging_session=None)
-
-
-def charging_session_close(*, session_id: int, reason: str) -> bool:
-    """Mark the session complete and unlink it from trips; False if it already was."""
-    _trips_unlink([session_id])
-    closed = ChargingSession.objects.filter(pk=session_id, is_complete=False).update(
-        is_complete=True, closed_at=timezone.now(), closed_reason=reason
-    )
-    if closed:
+    adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores times (naive UTC text on SQLite)
+    value: object
+    if session_id is not None:
+        condition, value = '"id" = %s', session_id
+    else:
+        condition, value = '"last_received_at" < %s', adapt(received_before)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{ChargingSession._meta.db_table}" SET "is_complete" = %s, "closed_at" = %s, '
+            f'"closed_reason" = %s WHERE NOT "is_complete" AND {condition} RETURNING "id"',
+            [True, adapt(timezone.now()), reason, value],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    if ids:
+        Trip.objects.filter(charging_session_id__in=ids).update(charging_session=None)
         event = current_event()
         event.fact("charging_session_closed")
-        event.set("charging", closed_session_id=session_id, closed_reason=reason)
-    return bool(closed)
+        if session_id is not None:
+            event.set("charging", closed_session_id=session_id, closed_reason=reason)
+    return ids
 
 
 def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signal: ChargeSignal,
@@ -77,74 +82,47 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
     No query unless the reading is charging or the trip links an open session: a
     drive costs nothing here. A moving car closes its session at once; a parked,
     non-charging reading pauses it (a charge resumed within the stale window is
-    the same session).
+    the same session). Runs in the caller's transaction: the session row stays
+    locked until it commits.
     """
     link = trip.charging_session_id
+    if not session_touched(signal, linked=link is not None):
+        return None
     if signal.kind == "moving":
-        if link is not None:
-            charging_session_close(session_id=link, reason="drove_off")
+        if link is not None:  # always: a moving reading touches only a linked session
+            charging_sessions_close(session_id=link, reason="drove_off")
         return None
-    if signal.kind != "charging" and link is None:
-        return None
-    open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False)
+    open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False).select_for_update()
     session = open_sessions.filter(pk=link).first() if link else open_sessions.first()
-    stale_s = float(settings.TRIP_STALE_SECONDS)
-    soc = values.get("soc_pct")
+    if session is not None and session_is_stale(session_state_of(session), at, float(settings.TRIP_STALE_SECONDS)):
+        charging_sessions_close(session_id=session.pk, reason="stale")
+        session = None
     event = current_event()
-    for _ in range(_CAS_ATTEMPTS):
-        if session is not None and session_is_stale(session_state_of(session), at, stale_s):
-            charging_session_close(session_id=session.pk, reason="stale")
-            session = None
+    if session is None:
+        if signal.kind != "charging":
+            return None
+        created = _session_insert(vehicle=vehicle, at=at, signal=signal, values=values)
+        if created is not None:
+            event.fact("charging_session_started")
+            event.set("charging", session_id=created.pk, state="opened", level=created.level,
+                      power_kw=signal.power_kw)
+            return created
+        # Another upload of the vehicle opened one since our read (one open session per vehicle): this
+        # reading advances it. None: a session starting at this very time is stored already (closed).
+        session = open_sessions.first()
         if session is None:
-            if signal.kind != "charging":
-                return None
-            created = _session_insert(vehicle=vehicle, at=at, signal=signal, values=values)
-            if created is not None:
-                event.fact("charging_session_started")
-                event.set("charging", session_id=created.pk, state="opened", level=created.level,
-                          power_kw=signal.power_kw)
-                return created
-            session = open_sessions.first()  # another upload opened it first
-            continue
-        before = session.last_reading_at
-        state = session_step(session_state_of(session), at, signal, soc)
-        fields = session_apply(session, state, vehicle.usable_battery_kwh)
-        if signal.kind == "charging":
-            fields["last_received_at"] = timezone.now()
-        if ChargingSession.objects.filter(pk=session.pk, is_complete=False, last_reading_at=before).update(**fields):
-            event.set("charging", session_id=session.pk, state="charging" if signal.kind == "charging" else "paused",
-                      kwh_added=session.kwh_added, level=session.level, readings=session.reading_count)
-            return session
-        session = open_sessions.filter(pk=session.pk).first()
-    # Uploads of one vehicle racing on one session: rare (Torque uploads in order); this reading is skipped.
-    event.set("charging", state="conflict")
+            return None
+    state = session_step(session_state_of(session), at, signal, values.get("soc_pct"))
+    fields = session_apply(session, state, vehicle.usable_battery_kwh)
+    if signal.kind == "charging":
+        fields["last_received_at"] = timezone.now()
+    ChargingSession.objects.filter(pk=session.pk).update(**fields)
+    event.set("charging", session_id=session.pk, state="charging" if signal.kind == "charging" else "paused",
+              kwh_added=session.kwh_added, level=session.level, readings=session.reading_count)
     return session
 
 
 def charging_sessions_close_stale(*, now: datetime | None = None) -> int:
-    """Close every session with no charging upload for the stale window (server clock). Two queries."""
+    """Close every session with no charging upload for the stale window (server clock), for the beat."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRIP_STALE_SECONDS)
-    stale = ChargingSession.objects.filter(is_complete=False, last_received_at__lt=cutoff)
-    ids = list(stale.values_list("pk", flat=True))
-    if ids:
-        _trips_unlink(ids)
-        ChargingSession.objects.filter(pk__in=ids, is_complete=False).update(
-            is_complete=True, closed_at=timezone.now(), closed_reason="stale"
-        )
-        current_event().fact("charging_session_closed")
-    return len(ids)
-
-
-@dataclass(frozen=True, slots=True)
-class ChargingTotals:
-    sessions: int
-    kwh_added: float
-
-
-def charging_totals_by_vehicle(*, vehicle_ids: Iterable[int] | None = None) -> dict[int, ChargingTotals]:
-    """Sessions and kWh charged per vehicle (open sessions count with their kWh so far). One query."""
-    rows = ChargingSession.objects.all()
-    if vehicle_ids is not None:
-        rows = rows.filter(vehicle_id__in=list(vehicle_ids))
-    totals = rows.order_by().values("vehicle_id").annotate(sessions=Count("id"), kwh=Sum("kwh_added"))
-    return {r["vehicle_id"]: ChargingTotals(r["sessions"], round(r["kwh"] or 0.0, 3)) for r in totals}
+    return len(charging_sessions_close(received_before=cutoff, reason="stale"))

@@ -67,6 +67,12 @@ def charge_signal(values: dict[str, float]) -> ChargeSignal:
     return ChargeSignal("idle")
 
 
+def session_touched(signal: ChargeSignal, *, linked: bool) -> bool:
+    """Whether a reading reads or writes a session row: a charging one, or any while the trip links a
+    session (to advance, pause or close it). Every other reading leaves charging alone, at no query."""
+    return linked or signal.kind == "charging"
+
+
 def session_location(values: dict[str, float]) -> tuple[float, float] | None:
     """Where the session opened, to about 100 m: where the car charges (home, work), not where it stands."""
     lat, lon = values.get("latitude"), values.get("longitude")

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from logging_policy.current import current_event
-from telemetry.charging import charging_session_close, session_apply, session_state_of
+from telemetry.charging import charging_sessions_close, session_apply, session_state_of
 from telemetry.charging_core import (
     ChargeReading, SessionRepair, StoredSession, charge_signal, sessions_reconcile, sessions_replay,
 )
@@ -126,6 +126,6 @@ def _repairs_apply(*, trip: Trip, repairs: Sequence[SessionRepair], rows: dict[i
         done.repaired += 1
         done.kwh_after += session.kwh_added or 0.0
         if repair.close:
-            charging_session_close(session_id=session.pk, reason=found.closed_reason)
+            charging_sessions_close(session_id=session.pk, reason=found.closed_reason)
             done.unlinked.add(session.pk)
     return done

@@ -20,18 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
+from telemetry.refuel_core import RefuelFound
+
 WINDOW_SECONDS = 120.0
 # Standard error of a median: 1.2533 (median vs mean efficiency) x 1.4826 MAD (MAD to sigma).
 _MEDIAN_SE_FACTOR = 1.2533 * 1.4826
 _SECONDS_PER_INDEPENDENT_READING = 60.0
 _TICK = timedelta(milliseconds=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    at: datetime
-    level_before: float
-    level_after: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,23 +66,24 @@ def _stretched(fall: float, measured: tuple[float, float], true: tuple[float, fl
     return fall * min(max((true[1] - true[0]) / span, 0.5), 2.0)
 
 
-def fuel_used_from_levels(levels: Sequence[tuple[datetime, float]], *, since: datetime, fills: Sequence[Fill],
+def fuel_used_from_levels(levels: Sequence[tuple[datetime, float]], *, since: datetime, fills: Sequence[RefuelFound],
                           tank_gallons: float) -> FuelUsed | None:
     """Gallons used from `since` to the last level reading, across any `fills`; None without levels there."""
     if not levels or levels[-1][0] <= since:
         return None
     window = timedelta(seconds=WINDOW_SECONDS)
     end = levels[-1][0]
-    inside = sorted((f for f in fills if since < f.at <= end), key=lambda f: f.at)
+    inside = sorted((f for f in fills if since < f.detected_at <= end), key=lambda f: f.detected_at)
     # A window never straddles a fill: the level before it and after it are different tanks.
-    start = _level(levels, since - window, min(since + window, inside[0].at - _TICK) if inside else since + window)
-    final = _level(levels, max(end - 2 * window, inside[-1].at) if inside else end - 2 * window, end)
+    start = _level(levels, since - window, min(since + window, inside[0].detected_at - _TICK) if inside else since + window)
+    final = _level(levels, max(end - 2 * window, inside[-1].detected_at) if inside else end - 2 * window, end)
     if start is None or final is None:
         return None
     # Stretches between fills: (level, its time, the moment it stands for) at each end.
     used = 0.0
     level, at, moment = start.pct, start.at, since.timestamp()
-    stretches = [(fill.level_before, fill.at.timestamp(), fill.at.timestamp(), fill.level_after) for fill in inside]
+    stretches = [(fill.level_before, fill.detected_at.timestamp(), fill.detected_at.timestamp(), fill.level_after)
+                 for fill in inside]
     for end_level, end_at, end_moment, next_level in [*stretches, (final.pct, final.at, end.timestamp(), 0.0)]:
         used += _stretched(level - end_level, (at, end_at), (moment, end_moment))
         level, at, moment = next_level, end_at, end_moment

@@ -1,14 +1,15 @@
-"""Refuels: detected from the fuel level of stored readings (service); MPG per tank (selector)."""
+"""Refuels: detected from the fuel level of stored readings (services).
+
+MPG per tank is computed in SQL with the other lifetime statistics (telemetry/stats.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from logging_policy.current import current_event
 from telemetry.insert_once import insert_once
 from telemetry.models import Refuel, Trip, Vehicle
-from telemetry.refuel_core import FuelWindow, RefuelFound, RefuelPoint, TankMpg, refuel_step, tank_mpg
+from telemetry.refuel_core import FuelWindow, RefuelFound, refuel_step
 from telemetry.trip_metrics import Sample
 
 
@@ -44,39 +45,20 @@ def refuels_replay(*, trip: Trip, samples: Sequence[Sample]) -> list[RefuelFound
         return found_any
     stored = [r for r in (refuel_store(vehicle=trip.vehicle, trip=trip, found=f) for f in found_any) if r]
     if stored:
-        event = current_event()
-        event.fact("refuel_detected")
-        last = stored[-1]
-        event.set("refuel", id=last.pk, level_before=last.level_before, level_after=last.level_after,
-                  gallons_added=last.gallons_added, replayed=True)
+        _refuel_announce(stored[-1], replayed=True)
     return found_any
 
 
-def refuel_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, level: float,
-                          odometer_miles: float | None, speed_mph: float | None) -> FuelWindow:
-    """Advance the trip's fuel window by one in-order reading; store a refuel when it shows one.
-
-    Returns the new window, which the caller writes with the trip's own UPDATE:
-    no query here unless a refuel is found (then one INSERT).
-    """
-    window, found = refuel_step(trip.fuel_window, at, level, odometer_miles, speed_mph=speed_mph)
-    trip.fuel_window = window
-    if found is not None:
-        refuel = refuel_store(vehicle=vehicle, trip=trip, found=found)
-        if refuel is not None:
-            event = current_event()
-            event.fact("refuel_detected")
-            event.set("refuel", id=refuel.pk, level_before=refuel.level_before, level_after=refuel.level_after,
-                      gallons_added=refuel.gallons_added)
-    return window
+def refuel_record(*, vehicle: Vehicle, trip: Trip, found: RefuelFound) -> Refuel | None:
+    """Store a refuel an upload's in-order reading showed (telemetry/parked.py); one INSERT."""
+    refuel = refuel_store(vehicle=vehicle, trip=trip, found=found)
+    if refuel is not None:
+        _refuel_announce(refuel)
+    return refuel
 
 
-def mpg_per_tank(*, vehicle_id: int) -> list[TankMpg]:
-    """Miles, gallons and MPG between consecutive refuels of the vehicle, oldest first. Two queries."""
-    tank = Vehicle.objects.filter(pk=vehicle_id).values_list("fuel_tank_gallons", flat=True).first()
-    if tank is None:
-        return []
-    rows = Refuel.objects.filter(vehicle_id=vehicle_id).order_by("detected_at").values_list(
-        "detected_at", "odometer_miles", "level_before", "level_after"
-    )
-    return tank_mpg([RefuelPoint(*r) for r in rows], tank)
+def _refuel_announce(refuel: Refuel, **more: object) -> None:
+    event = current_event()
+    event.fact("refuel_detected")
+    event.set("refuel", id=refuel.pk, level_before=refuel.level_before, level_after=refuel.level_after,
+              gallons_added=refuel.gallons_added, **more)

@@ -1,4 +1,4 @@
-"""Refuel detection and MPG per tank. Pure.
+"""Refuel detection. Pure.
 
 The fuel level only rises at a pump, but the sender sloshes: while the car moves one reading can
 be a gallon off and the level swings by 2-4 gallons within a trip (realdata/README.md). So levels
@@ -86,39 +86,3 @@ def refuel_step(window: Sequence[Sequence[float | None]], at: datetime, level: f
             odometer_miles=first[2],
         )
     return [[now, settled, odometer_miles, _REFERENCE], *recent], found
-
-
-@dataclass(frozen=True, slots=True)
-class RefuelPoint:
-    detected_at: datetime
-    odometer_miles: float | None
-    level_before: float
-    level_after: float
-
-
-@dataclass(frozen=True, slots=True)
-class TankMpg:
-    """One tank: from the end of a refuel to the start of the next one."""
-
-    from_at: datetime
-    to_at: datetime
-    miles: float | None
-    gallons_used: float
-    mpg: float | None  # all miles, electric included: the figure Volt owners quote per tank
-
-
-def tank_mpg(refuels: Sequence[RefuelPoint], tank_gallons: float) -> list[TankMpg]:
-    """Miles and gallons between consecutive refuels (works for partial fills: levels, not fill volumes)."""
-    tanks: list[TankMpg] = []
-    ordered = sorted(refuels, key=lambda r: r.detected_at)
-    for prev, nxt in zip(ordered, ordered[1:], strict=False):
-        gallons = round(max(prev.level_after - nxt.level_before, 0.0) / 100.0 * tank_gallons, 3)
-        miles = (
-            round(nxt.odometer_miles - prev.odometer_miles, 1)
-            if prev.odometer_miles is not None and nxt.odometer_miles is not None
-            and nxt.odometer_miles >= prev.odometer_miles
-            else None
-        )
-        mpg = round(miles / gallons, 1) if miles is not None and gallons > 0 else None
-        tanks.append(TankMpg(prev.detected_at, nxt.detected_at, miles, gallons, mpg))
-    return tanks

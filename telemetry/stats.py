@@ -98,7 +98,7 @@ charge_agg AS (
     GROUP BY c.vehicle_id
 ),
 tank AS (
-    -- A tank runs from one refuel to the next (refuel_core.tank_mpg): a window over the refuels only,
+    -- A tank runs from one refuel to the next (docs/charging.md): a window over the refuels only,
     -- a few per vehicle, never over trips or samples.
     SELECT r.vehicle_id, r.detected_at AS to_at,
            r.odometer_miles - LAG(r.odometer_miles) OVER w AS miles,

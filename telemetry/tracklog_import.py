@@ -36,7 +36,7 @@ from telemetry.soc import soc_of
 from telemetry.torque import PayloadError, TorqueUpload, parse_reading, time_in_future, trip_key
 from telemetry.tracklog import Params, TracklogStats, tracklog_parse
 from telemetry.tracklog_copy import ReadingCopier
-from telemetry.trips import trip_finalize, trip_for_session, trip_gas_step, trip_previous_open_ids
+from telemetry.trips import trip_finalize, trip_for_session, trip_gas_step, trip_previous_open_claim
 
 OPERATION = "tracklog_import"
 NAME_LIMIT = 64  # a file name in the event, clipped: never a path (it can hold a user's name)
@@ -182,7 +182,7 @@ class _FileImport:
         event = current_event()
         if self.result.trip_created:
             event.fact("trip_created")
-            for trip_id in trip_previous_open_ids(vehicle=self.vehicle, except_trip_id=trip.pk,
+            for trip_id in trip_previous_open_claim(vehicle=self.vehicle, except_trip_id=trip.pk,
                                                   started_before=trip.started_at):
                 # As the stale sweep: a trip that cannot be finalized stays open for the next sweep.
                 try:

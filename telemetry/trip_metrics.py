@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
 
-from telemetry.fuel import Fill, fuel_used_from_levels
+from telemetry.fuel import fuel_used_from_levels
+from telemetry.refuel_core import RefuelFound
 from telemetry.soc import SocSource
 
 # TORQUE.md, "Plausible ranges".
@@ -162,7 +163,7 @@ def trip_metrics_compute(
     soc_span_kwh: float,
     tank_gallons: float,
     soc_source: SocSource = "",
-    fills: Sequence[Fill] = (),
+    fills: Sequence[RefuelFound] = (),
 ) -> TripMetrics:
     """Compute a trip's figures from its readings, ordered by time.
 
@@ -226,7 +227,7 @@ def trip_metrics_compute(
     return m
 
 
-def _fuel_figures(m: TripMetrics, samples: Sequence[Sample], *, since: datetime, fills: Sequence[Fill],
+def _fuel_figures(m: TripMetrics, samples: Sequence[Sample], *, since: datetime, fills: Sequence[RefuelFound],
                   tank_gallons: float) -> None:
     """Fuel used since gas entry (Torque's own counter, else the robust level) and the MPG it allows."""
     counter = _series(samples, "trip_fuel_gallons")

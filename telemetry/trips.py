@@ -20,7 +20,6 @@ from telemetry.battery import battery_sample_record, vehicle_battery_context
 from telemetry.charging_core import ChargeReading
 from telemetry.charging_replay import charge_readings, charging_sessions_replay
 from telemetry.enqueue import VEHICLE_STATS_REFRESH, task_enqueue_on_commit
-from telemetry.fuel import Fill
 from telemetry.gasmode import EngineSample, GasState, gas_mode_replay, gas_mode_step, gas_mode_without_soc
 from telemetry.insert_once import insert_once
 from telemetry.models import Reading, Trip, Vehicle
@@ -76,30 +75,23 @@ def trip_for_session(*, vehicle: Vehicle, session: str, trip_key: str, at: datet
     return TripRef(trip, created=False)
 
 
-def trip_previous_open_ids(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
-    """Open trips of the vehicle that started before the new one: a new session ends them.
+def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
+    """Open trips of the vehicle that started before the new one, which a new session ends, not yet queued
+    for finalization: marked queued in the same statement, for the caller to finalize or queue.
 
     A session that turns up late (its phone was offline) must not end the trip being driven now.
-    """
-    return list(
-        Trip.objects.filter(vehicle=vehicle, is_closed=False, started_at__lt=started_before)
-        .exclude(pk=except_trip_id).values_list("pk", flat=True)
-    )
-
-
-def trip_previous_open_claim(*, vehicle: Vehicle, except_trip_id: int, started_before: datetime) -> list[int]:
-    """`trip_previous_open_ids` not yet queued for finalization, marked queued in the same statement.
-
     Without the mark every new session re-queued every earlier trip still open: N single-reading
-    sessions queued N²/2 finalizations. With it each trip is queued once, and once more after each
-    new reading (which clears the mark). One UPDATE ... RETURNING.
+    sessions queued N²/2 finalizations. With it each trip is claimed once, and once more after each
+    new reading (which clears the mark); one that fails to finalize is left to the stale sweep, which
+    does not look at the mark. One UPDATE ... RETURNING.
     """
     table = Trip._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores times (naive UTC text on SQLite)
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{table}" SET "finalize_queued_at" = %s WHERE "vehicle_id" = %s AND NOT "is_closed" '
             f'AND "started_at" < %s AND "id" <> %s AND "finalize_queued_at" IS NULL RETURNING "id"',
-            [timezone.now(), vehicle.pk, started_before, except_trip_id],
+            [adapt(timezone.now()), vehicle.pk, adapt(started_before), except_trip_id],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -138,10 +130,14 @@ def trip_record_reading(*, trip: Trip, at: datetime, rpm: float | None, soc: flo
     return entered
 
 
-def _samples(trip: Trip) -> tuple[list[Sample], GasState, list[ChargeReading], SocSource]:
-    """The trip's readings in time order, gas-mode detection replayed over them, their charging values
-    and the trip's SOC source (one query)."""
-    rows = list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS))
+def _trip_rows(trip: Trip) -> list[tuple[Any, ...]]:
+    """The trip's readings in time order, as `_SAMPLE_FIELDS` (recorded_at first). One query."""
+    return list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list(*_SAMPLE_FIELDS))
+
+
+def _samples(rows: list[tuple[Any, ...]]) -> tuple[list[Sample], GasState, list[ChargeReading], SocSource]:
+    """The readings' samples, gas-mode detection replayed over them, their charging values and the trip's
+    SOC source. No query."""
     source = trip_soc_source((r[6], r[17]) for r in rows)
     samples = [
         Sample(
@@ -204,8 +200,8 @@ def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tupl
             return None, None
         vehicle_ids.append(trip.vehicle_id)
         with event.timer("trip_compute"):
-            next_id = _trip_split_at_gap(trip)
-            samples, gas, charge, source = _samples(trip)
+            next_id, rows = _trip_split_at_gap(trip, _trip_rows(trip))
+            samples, gas, charge, source = _samples(rows)
             # The replay over every reading in time order wins over what uploads saw as they came.
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas.entered_at, gas.soc_at_entry
             fills = refuels_replay(trip=trip, samples=samples)
@@ -216,7 +212,7 @@ def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tupl
                 soc_span_kwh=trip.vehicle.nominal_battery_kwh * pack_share(source),
                 tank_gallons=trip.vehicle.fuel_tank_gallons,
                 soc_source=source,
-                fills=[Fill(f.detected_at, f.level_before, f.level_after) for f in fills],
+                fills=fills,
             )
         for name in _METRIC_FIELDS:
             setattr(trip, name, getattr(metrics, name))
@@ -255,19 +251,20 @@ def _trip_close(*, trip_id: int, describe: bool, vehicle_ids: list[int]) -> tupl
     return trip, next_id
 
 
-def _trip_split_at_gap(trip: Trip) -> int | None:
+def _trip_split_at_gap(trip: Trip, rows: list[tuple[Any, ...]]) -> tuple[int | None, list[tuple[Any, ...]]]:
     """Move the readings after the trip's first gap longer than TRIP_SPLIT_GAP_SECONDS to the session's next
-    trip; its id, or None when the trip has no such gap (one query then).
+    trip: (its id, the rows the trip keeps), or (None, `rows`) when the trip has no such gap (no query then).
+    `rows` are the trip's readings in time order, recorded_at first (`_trip_rows`).
 
     The next trip is the session's trip that starts first after the gap, made when there is none. A
     reading that arrives late for a later part of the session lands on the session's first trip (uploads
     find a trip by session) and is moved on from there when that trip is finalized again.
     """
-    times = list(Reading.objects.filter(trip=trip).order_by("recorded_at").values_list("recorded_at", flat=True))
+    times = [row[0] for row in rows]
     gap = timedelta(seconds=max(settings.TRIP_SPLIT_GAP_SECONDS, settings.TRIP_STALE_SECONDS))
     cut = next((i for i in range(1, len(times)) if times[i] - times[i - 1] > gap), None)
     if cut is None:
-        return None
+        return None, rows
     before, after = times[:cut], times[cut:]
     following = (Trip.objects.select_for_update()
                  .filter(vehicle_id=trip.vehicle_id, session=trip.session, started_at__gt=before[-1])
@@ -286,7 +283,7 @@ def _trip_split_at_gap(trip: Trip) -> int | None:
     # Counted after the move: a reading stored meanwhile (before the cut) is not lost from the count.
     trip.last_reading_at, trip.reading_count = before[-1], Reading.objects.filter(trip=trip).count()
     trip.started_at = min(trip.started_at, before[0])
-    return following.pk
+    return following.pk, rows[:cut]
 
 
 def _split_key(session: str, part: int) -> str:

@@ -4,8 +4,8 @@ A default moves only where the admin left it as seeded, so a deploy never overri
 business facts new in this release are added to the critical ones (no admin has chosen about them yet).
 An admin-edited policy gets a new version and a PolicyChange entry naming the migration, as a save
 in the admin would; the untouched seed (version 1, no history) is simply the seed, edited in place.
-The payload is built here, as of the schema of 0001 plus the budget fields of 0005 where the model
-has them: historical models have no `payload()`.
+Historical models have no `payload()`: logging_policy/payload.py builds it from their fields, with
+the budget fields only where the model has them (0005 on).
 """
 
 from __future__ import annotations
@@ -13,35 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-# The admin's own diff, so that a migration's history entry reads like an admin's.
-from logging_policy.payload import payload_diff
-from logging_policy.sampling import KEY_FIELDS
+# The admin's own payload and diff, so that a migration's history entry reads like an admin's.
+from logging_policy.payload import payload_diff, policy_payload
 
 # (operation, sample rate as seeded or None for no rule, new sample rate or None for no rule)
 RuleMove = tuple[str, float | None, float | None]
 
 
 def _payload(policy: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        name: getattr(policy, name)
-        for name in ("version", "default_sample_rate", "heavy_min_trips", "moderate_min_trips", "new_vehicle_days",
-                     "new_vehicle_rate", "dry_run")
-    }
-    data["default_slow_threshold_ms"] = float(policy.default_slow_threshold_ms)
-    data["always_keep_tiers"] = sorted(policy.always_keep_tiers or [])
-    data["critical_events"] = sorted(policy.critical_events or [])
-    budgets = hasattr(policy, "default_budget_per_minute")  # from 0005 on
-    if budgets:
-        data["default_budget_per_minute"] = policy.default_budget_per_minute
-        data["key_fields"] = [name for name in KEY_FIELDS if name in (policy.key_fields or [])]
-    data["rules"] = {}
-    for rule in policy.rules.order_by("operation"):
-        data["rules"][rule.operation] = {
-            "sample_rate": rule.sample_rate, "always_keep": rule.always_keep,
-            "slow_threshold_ms": None if rule.slow_threshold_ms is None else float(rule.slow_threshold_ms)}
-        if budgets:
-            data["rules"][rule.operation]["budget_per_minute"] = rule.budget_per_minute
-    return data
+    return policy_payload(policy, ((rule.operation, rule) for rule in policy.rules.order_by("operation")))
 
 
 def _rule_move(apps: Any, policy: Any, operation: str, seeded: float | None, new: float | None) -> None:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import FloatField
 from django.utils import timezone
 
-from telemetry.admin import ReadOnlyAdmin
+from telemetry.admin_display import ReadOnlyAdmin
 from telemetry.models import ChargingSession, VehicleStats
 from telemetry.units import FIGURES
 

@@ -9,9 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from logging_policy.sampling import decide, default_policy
-from telemetry.charging import charging_totals_by_vehicle
 from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_readings
-from telemetry.models import ChargingSession, Trip
+from telemetry.models import ChargingSession, Trip, VehicleStats
+from telemetry.stats import vehicle_stats_refresh_all
 from telemetry.tasks import trips_close_stale
 from tests.telemetry.budget import steady_upload_queries
 
@@ -149,21 +149,20 @@ def test_charging_upload_query_budget(volt, upload, django_assert_num_queries) -
     with django_assert_num_queries(5):
         # 1 vehicle by token hash with the session's trip joined, 2 INSERT reading ON CONFLICT DO NOTHING
         # (the session's writes wait for it: never for a duplicate), 3 open session by the trip's link,
-        # 4 UPDATE session (compare-and-set on last_reading_at), 5 UPDATE trip counters, gas state, fuel window
+        # locked (FOR UPDATE), 4 UPDATE session, 5 UPDATE trip counters, gas state, fuel window
         assert upload(volt.token, next(readings)).content == b"OK!"
 
 
-def test_charging_totals_by_vehicle(new_vehicle, upload) -> None:
+def test_lifetime_charging_totals_from_uploaded_charges(new_vehicle, upload) -> None:
     a, b = new_vehicle("A"), new_vehicle("B")
     one = ChargePlan(session="t-1", start=EVENING, start_soc=75, step_seconds=60)
     two = ChargePlan(session="t-2", start=EVENING + timedelta(days=1), start_soc=80, end_soc=90, step_seconds=60)
     send_all(upload, a.token, charge_readings(one))
     send_all(upload, a.token, charge_readings(two))
-    totals = charging_totals_by_vehicle()
-    assert set(totals) == {a.vehicle.pk}
-    assert totals[a.vehicle.pk].sessions == 2
-    assert totals[a.vehicle.pk].kwh_added == pytest.approx(one.expected_kwh + two.expected_kwh, rel=0.05)
-    assert charging_totals_by_vehicle(vehicle_ids=[b.vehicle.pk]) == {}
+    vehicle_stats_refresh_all()
+    totals = {s.vehicle_id: (s.charging_sessions, s.kwh_charged) for s in VehicleStats.objects.all()}
+    assert totals[a.vehicle.pk] == (2, pytest.approx(one.expected_kwh + two.expected_kwh, rel=0.05))
+    assert totals[b.vehicle.pk] == (0, 0.0)
 
 
 @pytest.mark.django_db(transaction=True)  # the upload's own transaction must be the outermost one

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from telemetry.fuel import Fill, fuel_used_from_levels
+from telemetry.fuel import fuel_used_from_levels
+from telemetry.refuel_core import RefuelFound
 
 T0 = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
 
@@ -45,7 +46,7 @@ def test_single_readings_do_not_move_the_figure() -> None:
 def test_a_fill_inside_counts_the_fuel_used_on_each_side() -> None:
     first = _levels(20, 20.0, 0.5, 1.0)  # 20 -> 10 %
     later = [(at + timedelta(minutes=25), level) for at, level in _levels(20, 96.0, 0.5, 1.0, seed=2)]  # 96 -> 86
-    fill = Fill(T0 + timedelta(minutes=25), 10.0, 96.0)
+    fill = RefuelFound(T0 + timedelta(minutes=25), 10.0, 96.0)
     used = fuel_used_from_levels(first + later, since=T0, fills=[fill], tank_gallons=10.0)
     assert used is not None
     # 10 points before the fill, 10 after, less a minute at the start and 2 at the end (window centres)

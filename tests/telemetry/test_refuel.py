@@ -11,8 +11,8 @@ from logging_policy.current import event_bound
 from logging_policy.events import WideEvent
 from logging_policy.sampling import decide, default_policy
 from telemetry.drive_sim import DrivePlan, drive_readings
-from telemetry.models import Refuel, Trip
-from telemetry.refuel import mpg_per_tank
+from telemetry.models import Refuel, Trip, VehicleStats
+from telemetry.stats import vehicle_stats_refresh
 from telemetry.trips import trip_finalize
 
 pytestmark = pytest.mark.django_db
@@ -75,11 +75,11 @@ def test_mpg_per_tank(volt, upload) -> None:
     drive(upload, volt.token, "m-2", MORNING + timedelta(days=1), fuel=100.0, odometer=12_100.0)
     drive(upload, volt.token, "m-3", MORNING + timedelta(days=9), fuel=50.0, odometer=12_500.0)
     drive(upload, volt.token, "m-4", MORNING + timedelta(days=10), fuel=90.0, odometer=12_510.0)
-    [tank] = mpg_per_tank(vehicle_id=volt.vehicle.pk)
-    assert tank.miles == pytest.approx(12_510.0 - 12_100.0, abs=0.2)
-    assert tank.gallons_used == pytest.approx(0.5 * 8.9, abs=0.01)
-    assert tank.mpg == pytest.approx(410 / 4.45, abs=0.2)
-    assert mpg_per_tank(vehicle_id=987654) == []
+    vehicle_stats_refresh(vehicle_id=volt.vehicle.pk)
+    stats = VehicleStats.objects.get(vehicle=volt.vehicle)
+    assert stats.tanks_measured == 1  # refuels in m-2 and m-4: one tank between them
+    # 410 miles on half the 8.9 gallon tank, as the refuels' odometers and settled levels say.
+    assert stats.last_tank_mpg == stats.avg_tank_mpg == pytest.approx(410 / 4.45, abs=0.2)
 
 
 def reversed_drive(upload, token: str, session: str, start: datetime, fuel: float, odometer: float) -> None:

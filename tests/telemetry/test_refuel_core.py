@@ -1,4 +1,4 @@
-"""Refuel detection and MPG per tank, without a database."""
+"""Refuel detection, without a database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from itertools import cycle
 
 import pytest
 
-from telemetry.refuel_core import RefuelPoint, refuel_step, tank_mpg
+from telemetry.refuel_core import refuel_step
 
 T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
@@ -46,18 +46,6 @@ def test_slosh_of_four_points_is_never_a_refuel(pattern) -> None:
 
 def test_one_sloshing_spike_is_not_a_refuel() -> None:
     assert _feed([40.0] * 6 + [70.0] + [40.0] * 6) == []
-
-
-def test_mpg_per_tank_from_levels_not_fill_volumes() -> None:
-    refuels = [
-        RefuelPoint(T0, 1000.0, 20.0, 100.0),
-        RefuelPoint(T0 + timedelta(days=10), 1400.0, 50.0, 90.0),  # used 50 % of 8.9 gal over 400 miles
-        RefuelPoint(T0 + timedelta(days=20), None, 10.0, 95.0),
-    ]
-    first, second = tank_mpg(refuels, 8.9)
-    assert (first.miles, first.gallons_used) == (400.0, pytest.approx(4.45))
-    assert first.mpg == pytest.approx(400 / 4.45, abs=0.1)
-    assert second.miles is None and second.mpg is None and second.gallons_used == pytest.approx(7.12)
 
 
 def _feed_moving(rows: Sequence[tuple[float, float | None]]):

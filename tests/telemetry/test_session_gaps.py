@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading, Trip
@@ -99,3 +101,15 @@ def test_readings_lost_in_a_dead_zone_mid_drive_do_not_split_the_trip(volt, uplo
     trip_finalize(trip_id=Trip.objects.get().pk)
     [trip] = Trip.objects.all()
     assert trip.is_closed and trip.distance_miles == pytest.approx(10.0, abs=0.1)
+
+
+def test_finalizing_reads_each_trips_readings_once(volt, upload) -> None:
+    _upload_all(upload, volt.token, _drive("once", START, 2, 100) + _drive("once", START + timedelta(hours=3), 2, 102))
+    [trip] = Trip.objects.all()
+    table = Reading._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        trip_finalize(trip_id=trip.pk)
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+             and "COUNT(" not in q["sql"]]
+    # One per trip: the gap split and the figures share it (the split counts the readings it kept).
+    assert len(reads) == 2 and Trip.objects.filter(is_closed=True).count() == 2
