@@ -81,7 +81,7 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
 
     No query unless the reading is charging or the trip links an open session: a
     drive costs nothing here. A moving car closes its session at once; a parked,
-    non-charging reading pauses it (a charge resumed within the stale window is
+    non-charging reading pauses it (a charge resumed within CHARGING_GAP_SECONDS is
     the same session). Runs in the caller's transaction: the session row stays
     locked until it commits.
     """
@@ -94,7 +94,7 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
         return None
     open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False).select_for_update()
     session = open_sessions.filter(pk=link).first() if link else open_sessions.first()
-    if session is not None and session_is_stale(session_state_of(session), at, float(settings.TRIP_STALE_SECONDS)):
+    if session is not None and session_is_stale(session_state_of(session), at, float(settings.CHARGING_GAP_SECONDS)):
         charging_sessions_close(session_id=session.pk, reason="stale")
         session = None
     event = current_event()
@@ -123,6 +123,6 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
 
 
 def charging_sessions_close_stale(*, now: datetime | None = None) -> int:
-    """Close every session with no charging upload for the stale window (server clock), for the beat."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRIP_STALE_SECONDS)
+    """Close every session with no charging upload for CHARGING_GAP_SECONDS (server clock), for the beat."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CHARGING_GAP_SECONDS)
     return len(charging_sessions_close(received_before=cutoff, reason="stale"))
