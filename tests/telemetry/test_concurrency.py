@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from threading import Thread
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
-from telemetry.drive_sim import DrivePlan, drive_readings
-from telemetry.models import Reading, Trip
+from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_readings
+from telemetry.models import ChargingSession, Reading, Trip
 from tests.conftest import FormClient
 
 START = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -35,3 +37,63 @@ def test_twenty_concurrent_uploads_of_a_new_session_make_one_trip(volt) -> None:
     trip = Trip.objects.get()
     assert trip.reading_count == 20
     assert Reading.objects.filter(trip=trip).count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_a_charge_while_its_trip_is_finalized_does_not_deadlock(volt) -> None:
+    """Finalization locks its trip, then the trip's charging sessions; an upload that drives off closes
+    the session and unlinks the trips carrying it. Both must take trips before sessions, or the two
+    wait on each other until PostgreSQL aborts one (the upload: a 503 to the phone)."""
+    client = FormClient()
+    charge = list(charge_readings(ChargePlan(session="c-lock", start=START, start_soc=60, end_soc=64)))
+    for params in charge:
+        assert client.post(f"/api/torque/upload/{volt.token}", params).content == b"OK!"
+    charging_trip = Trip.objects.get(session="c-lock")
+    session = ChargingSession.objects.get(is_complete=False)
+    end_ms = int(charge[-1]["time"])
+    # The drive's session opens standing (the charge pauses, its link passes to the new trip) ...
+    standing = {**charge[-1], "session": "d-lock", "time": str(end_ms + 30_000), "k220057": "0", "k22006e": "0",
+                "k22000b": "0.3"}
+    assert client.post(f"/api/torque/upload/{volt.token}", standing).content == b"OK!"
+    drive = Trip.objects.get(session="d-lock")
+    assert (drive.charging_session_id, Trip.objects.get(pk=charging_trip.pk).charging_session_id) == (session.pk,) * 2
+    moving = {**standing, "time": str(end_ms + 60_000), "kd": "30", "kff1001": "30"}
+
+    answers: list[tuple[int, bytes]] = []
+
+    def drive_off() -> None:  # ... and moves off while the worker finalizes the charging trip
+        try:
+            response = FormClient().post(f"/api/torque/upload/{volt.token}", moving)
+            answers.append((response.status_code, response.content))
+        finally:
+            connection.close()
+
+    worker = connections.create_connection("default")  # the finalizing worker's own connection
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(f'SELECT id FROM "{Trip._meta.db_table}" WHERE id = %s FOR UPDATE', [charging_trip.pk])
+            upload = Thread(target=drive_off)
+            upload.start()
+            deadline = time.monotonic() + 10
+            while not _waiting_on_a_lock():  # the upload is blocked behind the worker's trip lock
+                assert time.monotonic() < deadline, "the upload never waited for the worker's trip lock"
+                time.sleep(0.05)
+            # finalization's next step: the trip's sessions. With the upload holding the session, this deadlocks.
+            cursor.execute(f'SELECT id FROM "{ChargingSession._meta.db_table}" WHERE id = %s FOR UPDATE',
+                           [session.pk])
+            cursor.execute("COMMIT")
+        upload.join(timeout=20)
+    finally:
+        worker.close()
+    assert answers == [(200, b"OK!")]
+    closed = ChargingSession.objects.get(pk=session.pk)
+    assert (closed.is_complete, closed.closed_reason) == (True, "drove_off")
+    assert list(Trip.objects.filter(charging_session__isnull=False)) == []
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0] > 0
