@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from logging_policy.current import current_event
@@ -48,17 +49,22 @@ def _session_insert(*, vehicle: Vehicle, at: datetime, signal: ChargeSignal,
 def charging_sessions_close(*, reason: CloseReason, session_id: int | None = None,
                             received_before: datetime | None = None) -> list[int]:
     """Close the open session `session_id`, or every open one with no charging upload since `received_before`
-    (server clock), and unlink them from trips; the ids closed. One query, two when any closed.
+    (server clock), and unlink them from trips; the ids closed. Two queries, three for the beat's sweep.
 
-    The UPDATE itself decides which sessions are open (and stale) under their row locks, so an upload
-    that advanced a session meanwhile keeps it open (docs/charging.md, "Concurrency").
+    Trip rows are taken first, in id order, and the sessions after: finalization locks its trip and then
+    the trip's sessions, so closing in the other order deadlocked a drive setting off while the charging
+    trip was finalized. The sessions' UPDATE decides which are open (and stale) under their row locks,
+    so an upload that advanced a session meanwhile keeps it open (docs/charging.md, "Concurrency").
     """
     adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores times (naive UTC text on SQLite)
     value: object
     if session_id is not None:
         condition, value = '"id" = %s', session_id
+        _trips_unlink(Trip.objects.filter(charging_session_id=session_id))
     else:
         condition, value = '"last_received_at" < %s', adapt(received_before)
+        stale = ChargingSession.objects.filter(is_complete=False, last_received_at__lt=received_before)
+        list(_trips_locked(Trip.objects.filter(charging_session__in=stale)))
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{ChargingSession._meta.db_table}" SET "is_complete" = %s, "closed_at" = %s, '
@@ -67,12 +73,24 @@ def charging_sessions_close(*, reason: CloseReason, session_id: int | None = Non
         )
         ids = sorted(row[0] for row in cursor.fetchall())
     if ids:
-        Trip.objects.filter(charging_session_id__in=ids).update(charging_session=None)
+        if session_id is None:
+            _trips_unlink(Trip.objects.filter(charging_session_id__in=ids))
         event = current_event()
         event.fact("charging_session_closed")
         if session_id is not None:
             event.set("charging", closed_session_id=session_id, closed_reason=reason)
     return ids
+
+
+def _trips_locked(trips: QuerySet[Trip]) -> QuerySet[Trip, int]:
+    """The trips' ids, locked in id order (FOR NO KEY UPDATE: an upload's INSERT of a reading into one of
+    them, which holds KEY SHARE on it, need not wait)."""
+    return trips.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True)
+
+
+def _trips_unlink(trips: QuerySet[Trip]) -> None:
+    """Unlink the trips from their charging session, taking them in id order. One UPDATE."""
+    Trip.objects.filter(pk__in=_trips_locked(trips)).update(charging_session=None)
 
 
 def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signal: ChargeSignal,
@@ -81,7 +99,7 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
 
     No query unless the reading is charging or the trip links an open session: a
     drive costs nothing here. A moving car closes its session at once; a parked,
-    non-charging reading pauses it (a charge resumed within the stale window is
+    non-charging reading pauses it (a charge resumed within CHARGING_GAP_SECONDS is
     the same session). Runs in the caller's transaction: the session row stays
     locked until it commits.
     """
@@ -94,7 +112,7 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
         return None
     open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False).select_for_update()
     session = open_sessions.filter(pk=link).first() if link else open_sessions.first()
-    if session is not None and session_is_stale(session_state_of(session), at, float(settings.TRIP_STALE_SECONDS)):
+    if session is not None and session_is_stale(session_state_of(session), at, float(settings.CHARGING_GAP_SECONDS)):
         charging_sessions_close(session_id=session.pk, reason="stale")
         session = None
     event = current_event()
@@ -123,6 +141,6 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
 
 
 def charging_sessions_close_stale(*, now: datetime | None = None) -> int:
-    """Close every session with no charging upload for the stale window (server clock), for the beat."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRIP_STALE_SECONDS)
+    """Close every session with no charging upload for CHARGING_GAP_SECONDS (server clock), for the beat."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CHARGING_GAP_SECONDS)
     return len(charging_sessions_close(received_before=cutoff, reason="stale"))

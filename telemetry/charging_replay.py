@@ -51,25 +51,25 @@ def charging_sessions_replay(*, trip: Trip, readings: Sequence[ChargeReading]) -
     they split. Rows that already match are not written, so a second run changes nothing.
 
     A session can span trips (Torque restarting its log mid-charge), so the replay covers the whole span
-    of the stored sessions touching the trip or within the stale window of it. No query for a trip without
+    of the stored sessions touching the trip or within the charging gap of it. No query for a trip without
     a charging reading; else one (those sessions, locked against uploads advancing them meanwhile), one
     more when they reach into other trips (the readings of the span), and the writes of each repair.
     """
     if not any(charge_signal(values).kind == "charging" for _, values in readings):
         return
-    stale_s = float(settings.TRIP_STALE_SECONDS)
+    gap_s = float(settings.CHARGING_GAP_SECONDS)
     first, last = readings[0][0], readings[-1][0]
-    # Within the stale window on both sides: a session started just after the trip's last reading may be
+    # Within the charging gap on both sides: a session started just after the trip's last reading may be
     # this charge going on in the next Torque session, which the uploads could not join (the trip's
     # readings came late, behind that session's newer ones).
-    stale = timedelta(seconds=stale_s)
-    touching = ChargingSession.objects.filter(vehicle_id=trip.vehicle_id, started_at__lte=last + stale,
-                                              last_reading_at__gte=first - stale)
+    gap = timedelta(seconds=gap_s)
+    touching = ChargingSession.objects.filter(vehicle_id=trip.vehicle_id, started_at__lte=last + gap,
+                                              last_reading_at__gte=first - gap)
     rows = list(touching.select_for_update().order_by("started_at"))
     start, end = min([first, *(r.started_at for r in rows)]), max([last, *(r.last_reading_at for r in rows)])
     if (start, end) != (first, last):
         readings = _readings_between(vehicle_id=trip.vehicle_id, start=start, end=end)
-    replayed = sessions_replay(readings, stale_s)
+    replayed = sessions_replay(readings, gap_s)
     repairs = sessions_reconcile(replayed, [StoredSession(r.pk, session_state_of(r), r.is_complete) for r in rows])
     touched = {i for rep in repairs for i in (rep.session_id, *rep.merged_ids) if i is not None}
     kwh_before = sum(r.kwh_added or 0.0 for r in rows if r.pk in touched)

@@ -171,6 +171,9 @@ TRIP_STALE_SECONDS: int = env.int("TRIP_STALE_SECONDS", default=120)
 # (docs/units.md): a phone left logging in a parked car overnight. Shorter gaps (a dead zone mid-drive,
 # readings lost) stay one trip. Never shorter than the stale window.
 TRIP_SPLIT_GAP_SECONDS: int = max(env.int("TRIP_SPLIT_GAP_SECONDS", default=1800), TRIP_STALE_SECONDS)
+# A charge goes on across a pause in its readings up to this long (docs/charging.md): a phone that
+# logs every few minutes while the car charges, a dropped link. Never shorter than the stale window.
+CHARGING_GAP_SECONDS: int = max(env.int("CHARGING_GAP_SECONDS", default=1800), TRIP_STALE_SECONDS)
 # Clock skew allowed to a phone: a reading dated later than this ahead of the server is refused (E306).
 READING_FUTURE_ALLOWANCE_SECONDS: int = env.int("READING_FUTURE_ALLOWANCE_SECONDS", default=900)
 STATS_REFRESH_INTERVAL_SECONDS: int = env.int("STATS_REFRESH_INTERVAL_SECONDS", default=900)

@@ -13,6 +13,7 @@ from telemetry.drive_sim import ChargePlan, DrivePlan, charge_readings, drive_re
 from telemetry.models import ChargingSession, Trip, VehicleStats
 from telemetry.stats import vehicle_stats_refresh_all
 from telemetry.tasks import trips_close_stale
+from telemetry.trips import trip_finalize
 from tests.telemetry.budget import steady_upload_queries
 
 pytestmark = pytest.mark.django_db
@@ -60,9 +61,19 @@ def test_dcfc_rate_session_is_classified_dcfc(volt, upload) -> None:
     assert session.kwh_added == pytest.approx(plan.expected_kwh, rel=0.05)
 
 
-def test_interrupted_and_resumed_within_the_stale_window_is_one_session(volt, upload, settings) -> None:
-    settings.TRIP_STALE_SECONDS = 120
-    plan = ChargePlan(session="c-4", start=EVENING, start_soc=60, step_seconds=60, gap=(1800, 100))
+def test_a_charge_logged_every_five_minutes_is_one_session_with_its_energy(volt, upload) -> None:
+    plan = ChargePlan(session="c-3", start=EVENING, start_soc=20, end_soc=90, step_seconds=300)
+    sent = send_all(upload, volt.token, charge_readings(plan))
+    session = ChargingSession.objects.get()
+    assert (session.reading_count, session.is_complete) == (sent, False)
+    assert session.kwh_added == pytest.approx(plan.expected_kwh, rel=0.05)
+    trip_finalize(trip_id=Trip.objects.get().pk)  # the replay agrees
+    assert ChargingSession.objects.get().kwh_added == pytest.approx(session.kwh_added)
+
+
+def test_interrupted_and_resumed_within_the_charging_gap_is_one_session(volt, upload, settings) -> None:
+    settings.CHARGING_GAP_SECONDS = 1800
+    plan = ChargePlan(session="c-4", start=EVENING, start_soc=60, step_seconds=60, gap=(1800, 1500))
     send_all(upload, volt.token, charge_readings(plan))
     # And a pause with readings: plugged in, charger at 0 kW for 90 s, then charging again.
     later = ChargePlan(session="c-4", start=EVENING + timedelta(seconds=plan.charge_seconds + 90), start_soc=90,
@@ -76,10 +87,10 @@ def test_interrupted_and_resumed_within_the_stale_window_is_one_session(volt, up
     assert session.end_soc == pytest.approx(92.0, abs=0.01)
 
 
-def test_a_charge_resumed_after_the_stale_window_is_a_new_session(volt, upload, settings) -> None:
-    settings.TRIP_STALE_SECONDS = 120
-    send_all(upload, volt.token, charge_readings(ChargePlan(session="c-5", start=EVENING, start_soc=70, step_seconds=60,
-                                                            gap=(1800, 600))))
+def test_a_charge_resumed_after_the_charging_gap_is_a_new_session(volt, upload, settings) -> None:
+    settings.CHARGING_GAP_SECONDS = 1800
+    send_all(upload, volt.token, charge_readings(ChargePlan(session="c-5", start=EVENING, start_soc=40, step_seconds=60,
+                                                            gap=(1800, 2400))))
     sessions = list(ChargingSession.objects.order_by("started_at"))
     assert len(sessions) == 2
     assert sessions[0].is_complete and sessions[0].closed_reason == "stale"
@@ -115,12 +126,16 @@ def test_driving_off_closes_the_session_even_in_a_new_torque_session(volt, uploa
         assert upload(volt.token, next(readings)).content == b"OK!"
 
 
-def test_beat_closes_a_session_with_no_upload_for_the_stale_window(volt, upload) -> None:
+def test_beat_closes_a_session_with_no_upload_for_the_charging_gap(volt, upload, settings) -> None:
+    settings.CHARGING_GAP_SECONDS = 1800
     plan = ChargePlan(session="c-8", start=EVENING, start_soc=80, step_seconds=60)
     send_all(upload, volt.token, charge_readings(plan))
     assert trips_close_stale() == 0  # the trip is fresh too: nothing to close yet
     assert ChargingSession.objects.get().is_complete is False
     ChargingSession.objects.update(last_received_at=timezone.now() - timedelta(minutes=10))
+    trips_close_stale()
+    assert ChargingSession.objects.get().is_complete is False  # a phone may log every few minutes
+    ChargingSession.objects.update(last_received_at=timezone.now() - timedelta(minutes=31))
     trips_close_stale()
     session = ChargingSession.objects.get()
     assert session.is_complete and session.closed_reason == "stale" and session.closed_at is not None
