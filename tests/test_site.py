@@ -11,7 +11,7 @@ def test_favicon_ico_leads_to_the_site_icon_which_every_admin_page_links(client:
     answer = client.get("/favicon.ico")
     assert (answer.status_code, answer["Location"]) == (301, "/static/volttracker/favicon.svg")
     icon = client.get(answer["Location"])
-    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)
+    assert icon.status_code == 200 and b"<svg" in icon.getvalue()
     login = client.get("/admin/login/").content.decode()
     assert '<link rel="icon" href="/static/volttracker/favicon.svg" type="image/svg+xml">' in login
     assert "<title>Log in | VoltTracker</title>" in login and ">VoltTracker</a>" in login
