@@ -66,6 +66,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         _c("E201", "database_integrity_error", D, ERR, True, False, 500, "A database constraint refused a write unexpectedly."),
         _c("E202", "database_error", D, ERR, True, True, 503, "The database reported an error while running a query."),
         _c("E203", "database_timeout", D, ERR, True, True, 503, "A query ran past the web request's statement or lock timeout (DATABASE_WEB_STATEMENT_TIMEOUT_MS, DATABASE_WEB_LOCK_TIMEOUT_MS): a lock held elsewhere or a stuck database."),
+        _c("E204", "database_conflict", D, ERR, True, True, 503, "PostgreSQL aborted the transaction to break a deadlock with another one (or could not serialize it): our lock order, not the client's input. Sending the same request again succeeds."),
         _c("E300", "missing_timestamp", P, WARN, False, False, 400, "The upload has no `time` parameter, so the reading cannot be placed."),
         _c("E301", "invalid_timestamp", P, WARN, False, False, 400, "The `time` parameter is not a plausible milliseconds-since-epoch value."),
         _c("E302", "missing_session", P, WARN, False, False, 400, "The upload has no `session` parameter, so it cannot belong to a trip."),
@@ -104,6 +105,8 @@ class CodedError(Exception):
 
 # query_canceled (statement_timeout, or a cancel), lock_not_available (lock_timeout).
 TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+# deadlock_detected, serialization_failure: the driver raises them as OperationalError, like an outage.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def classify_exception(exc: BaseException) -> ErrorCode:
@@ -115,8 +118,11 @@ def classify_exception(exc: BaseException) -> ErrorCode:
     if isinstance(exc, CodedError):
         return exc.error
     # Django re-raises the driver's error as its own class; the SQLSTATE is on the driver's (the cause).
-    if getattr(exc.__cause__, "pgcode", None) in TIMEOUT_SQLSTATES:
+    sqlstate = getattr(exc.__cause__, "pgcode", None)
+    if sqlstate in TIMEOUT_SQLSTATES:
         return ERROR_CODES["E203"]
+    if sqlstate in CONFLICT_SQLSTATES:
+        return ERROR_CODES["E204"]
     if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):
         # psycopg2 refuses a NUL in a query parameter before sending it. Only a client's text holds one
         # (an admin filter or search; uploads drop them while parsing): bad input, not our fault.

@@ -37,9 +37,11 @@ def test_exceptions_map_to_codes(exc_name: str, expected: str) -> None:
     assert classify_exception(exc_type("boom")).code == expected
 
 
-@pytest.mark.parametrize(("sqlstate", "expected"), [("57014", "E203"), ("55P03", "E203"), ("08006", "E200")])
-def test_a_timed_out_query_is_e203_as_django_raises_it(sqlstate: str, expected: str) -> None:
-    """Django raises its own OperationalError from the driver's, which carries the SQLSTATE."""
+@pytest.mark.parametrize(("sqlstate", "expected"), [
+    ("57014", "E203"), ("55P03", "E203"), ("40P01", "E204"), ("40001", "E204"), ("08006", "E200")])
+def test_timeouts_and_deadlocks_have_their_codes_as_django_raises_them(sqlstate: str, expected: str) -> None:
+    """Django raises its own OperationalError from the driver's, which carries the SQLSTATE: a timed-out
+    query is E203, a deadlock E204, a dropped connection stays E200."""
     from django import db
 
     class DriverError(Exception):
