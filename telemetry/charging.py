@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from logging_policy.current import current_event
@@ -58,23 +58,24 @@ def charging_sessions_close(*, reason: CloseReason, session_id: int | None = Non
     """
     adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores times (naive UTC text on SQLite)
     value: object
-    if session_id is not None:
-        condition, value = '"id" = %s', session_id
-        _trips_unlink(Trip.objects.filter(charging_session_id=session_id))
-    else:
-        condition, value = '"last_received_at" < %s', adapt(received_before)
-        stale = ChargingSession.objects.filter(is_complete=False, last_received_at__lt=received_before)
-        list(_trips_locked(Trip.objects.filter(charging_session__in=stale)))
-    with connection.cursor() as cursor:
+    # The locks last until the caller's transaction ends (the upload's), or this one's (the beat's).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if session_id is not None:
+            condition, value = '"id" = %s', session_id
+            _trips_unlink(Trip.objects.filter(charging_session_id=session_id))
+        else:
+            condition, value = '"last_received_at" < %s', adapt(received_before)
+            stale = ChargingSession.objects.filter(is_complete=False, last_received_at__lt=received_before)
+            list(_trips_locked(Trip.objects.filter(charging_session__in=stale)))
         cursor.execute(
             f'UPDATE "{ChargingSession._meta.db_table}" SET "is_complete" = %s, "closed_at" = %s, '
             f'"closed_reason" = %s WHERE NOT "is_complete" AND {condition} RETURNING "id"',
             [True, adapt(timezone.now()), reason, value],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-    if ids:
-        if session_id is None:
+        if ids and session_id is None:
             _trips_unlink(Trip.objects.filter(charging_session_id__in=ids))
+    if ids:
         event = current_event()
         event.fact("charging_session_closed")
         if session_id is not None:
@@ -100,8 +101,8 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
     No query unless the reading is charging or the trip links an open session: a
     drive costs nothing here. A moving car closes its session at once; a parked,
     non-charging reading pauses it (a charge resumed within CHARGING_GAP_SECONDS is
-    the same session). Runs in the caller's transaction: the session row stays
-    locked until it commits.
+    the same session). Runs in the caller's transaction: the trip and session rows
+    stay locked until it commits.
     """
     link = trip.charging_session_id
     if not session_touched(signal, linked=link is not None):
@@ -110,7 +111,11 @@ def charging_record_reading(*, vehicle: Vehicle, trip: Trip, at: datetime, signa
         if link is not None:  # always: a moving reading touches only a linked session
             charging_sessions_close(session_id=link, reason="drove_off")
         return None
-    open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False).select_for_update()
+    open_sessions = ChargingSession.objects.filter(vehicle=vehicle, is_complete=False)
+    # Trips before sessions (docs/charging.md, "Concurrency"): this trip and those carrying the vehicle's
+    # open session, which closing it unlinks, in id order; then the session.
+    list(_trips_locked(Trip.objects.filter(Q(pk=trip.pk) | Q(charging_session_id__in=open_sessions.values("pk")))))
+    open_sessions = open_sessions.select_for_update()
     session = open_sessions.filter(pk=link).first() if link else open_sessions.first()
     if session is not None and session_is_stale(session_state_of(session), at, float(settings.CHARGING_GAP_SECONDS)):
         charging_sessions_close(session_id=session.pk, reason="stale")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
@@ -293,6 +293,12 @@ def _split_key(session: str, part: int) -> str:
 
 
 def trips_stale_ids(*, now: datetime | None = None) -> list[int]:
-    """Open trips with no upload for the stale window (server clock)."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TRIP_STALE_SECONDS)
-    return list(Trip.objects.filter(is_closed=False, last_received_at__lt=cutoff).values_list("pk", flat=True))
+    """Open trips with no upload for the stale window (server clock); a trip carrying an open charging
+    session waits for the charging gap instead, as the charge does: a phone logging a charge every few
+    minutes would otherwise have its trip finalized, and reopened, at nearly every reading."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TRIP_STALE_SECONDS)
+    charging_cutoff = now - timedelta(seconds=settings.CHARGING_GAP_SECONDS)
+    stale = Trip.objects.filter(is_closed=False, last_received_at__lt=cutoff).filter(
+        Q(charging_session__isnull=True) | Q(last_received_at__lt=charging_cutoff))
+    return list(stale.values_list("pk", flat=True))

@@ -161,10 +161,11 @@ def test_charging_upload_query_budget(volt, upload, django_assert_num_queries) -
     readings = charge_readings(ChargePlan(session="c-10", start=EVENING, step_seconds=60))
     upload(volt.token, next(readings))  # opens the trip and the session
     upload(volt.token, next(readings))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         # 1 vehicle by token hash with the session's trip joined, 2 INSERT reading ON CONFLICT DO NOTHING
-        # (the session's writes wait for it: never for a duplicate), 3 open session by the trip's link,
-        # locked (FOR UPDATE), 4 UPDATE session, 5 UPDATE trip counters, gas state, fuel window
+        # (the session's writes wait for it: never for a duplicate), 3 the trips to lock first (this one
+        # and those carrying the open session), 4 open session by the trip's link, locked (FOR UPDATE),
+        # 5 UPDATE session, 6 UPDATE trip counters, gas state, fuel window
         assert upload(volt.token, next(readings)).content == b"OK!"
 
 
@@ -205,3 +206,21 @@ def test_an_upload_whose_transaction_rolls_back_claims_no_charging_session(volt,
     assert upload(volt.token, readings[0]).content == b"OK!"  # the retry stores it and opens the session
     assert wide_events.events[-1]["business"] == {"charging_session_started": True}
     assert ChargingSession.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the beat's task runs in autocommit, not inside a test's transaction
+def test_the_sweep_waits_the_charging_gap_for_a_charging_trip_then_closes_both(volt, upload, settings) -> None:
+    settings.TRIP_STALE_SECONDS, settings.CHARGING_GAP_SECONDS = 120, 1800
+    send_all(upload, volt.token, charge_readings(ChargePlan(session="c-9", start=EVENING, start_soc=80,
+                                                            step_seconds=300)))
+    trip = Trip.objects.get()
+    Trip.objects.update(last_received_at=timezone.now() - timedelta(minutes=10))
+    ChargingSession.objects.update(last_received_at=timezone.now() - timedelta(minutes=10))
+    assert trips_close_stale() == 0  # a phone logging a charge every 5 minutes: neither is stale yet
+    assert (Trip.objects.get().is_closed, ChargingSession.objects.get().is_complete) == (False, False)
+    Trip.objects.update(last_received_at=timezone.now() - timedelta(minutes=31))
+    ChargingSession.objects.update(last_received_at=timezone.now() - timedelta(minutes=31))
+    assert trips_close_stale() == 1
+    session = ChargingSession.objects.get()
+    assert (session.is_complete, session.closed_reason, Trip.objects.get(pk=trip.pk).is_closed) == (True, "stale", True)
+    assert Trip.objects.get(pk=trip.pk).charging_session_id is None

@@ -43,11 +43,12 @@ def test_twenty_concurrent_uploads_of_a_new_session_make_one_trip(volt) -> None:
     assert Reading.objects.filter(trip=trip).count() == 20
 
 
+@pytest.mark.parametrize(("how", "reason"), [("drives off", "drove_off"), ("charges again 45 min later", "stale")])
 @pytest.mark.django_db(transaction=True)
-def test_closing_a_charge_while_its_trip_is_finalized_does_not_deadlock(volt) -> None:
-    """Finalization locks its trip, then the trip's charging sessions; an upload that drives off closes
-    the session and unlinks the trips carrying it. Both must take trips before sessions, or the two
-    wait on each other until PostgreSQL aborts one (the upload: a 503 to the phone)."""
+def test_closing_a_charge_while_its_trip_is_finalized_does_not_deadlock(volt, how: str, reason: str) -> None:
+    """Finalization locks its trip, then the trip's charging sessions; an upload that closes the session
+    (driving off, or charging again after the charging gap) unlinks the trips carrying it. Both must take
+    trips before sessions, or the two wait on each other until PostgreSQL aborts one (the upload: a 503)."""
     client = FormClient()
     charge = list(charge_readings(ChargePlan(session="c-lock", start=START, start_soc=60, end_soc=64)))
     for params in charge:
@@ -61,13 +62,14 @@ def test_closing_a_charge_while_its_trip_is_finalized_does_not_deadlock(volt) ->
     assert client.post(f"/api/torque/upload/{volt.token}", standing).content == b"OK!"
     drive = Trip.objects.get(session="d-lock")
     assert (drive.charging_session_id, Trip.objects.get(pk=charging_trip.pk).charging_session_id) == (session.pk,) * 2
-    moving = {**standing, "time": str(end_ms + 60_000), "kd": "30", "kff1001": "30"}
+    closing = ({**standing, "time": str(end_ms + 60_000), "kd": "30", "kff1001": "30"} if reason == "drove_off"
+               else {**charge[-1], "session": "d-lock", "time": str(end_ms + 45 * 60_000)})
 
     answers: list[tuple[int, bytes]] = []
 
-    def drive_off() -> None:  # ... and moves off while the worker finalizes the charging trip
+    def close() -> None:  # ... and closes the charge while the worker finalizes the charging trip
         try:
-            response = FormClient().post(f"/api/torque/upload/{volt.token}", moving)
+            response = FormClient().post(f"/api/torque/upload/{volt.token}", closing)
             answers.append((response.status_code, response.content))
         finally:
             connection.close()
@@ -77,7 +79,7 @@ def test_closing_a_charge_while_its_trip_is_finalized_does_not_deadlock(volt) ->
         with worker.cursor() as cursor:
             cursor.execute("BEGIN")
             cursor.execute(f'SELECT id FROM "{Trip._meta.db_table}" WHERE id = %s FOR UPDATE', [charging_trip.pk])
-            upload = Thread(target=drive_off)
+            upload = Thread(target=close)
             upload.start()
             deadline = time.monotonic() + 10
             while not _waiting_on_a_lock():  # the upload is blocked behind the worker's trip lock
@@ -92,8 +94,8 @@ def test_closing_a_charge_while_its_trip_is_finalized_does_not_deadlock(volt) ->
         worker.close()
     assert answers == [(200, b"OK!")]
     closed = ChargingSession.objects.get(pk=session.pk)
-    assert (closed.is_complete, closed.closed_reason) == (True, "drove_off")
-    assert list(Trip.objects.filter(charging_session__isnull=False)) == []
+    assert (closed.is_complete, closed.closed_reason) == (True, reason)
+    assert list(Trip.objects.filter(charging_session=session)) == []
 
 
 def _waiting_on_a_lock() -> bool:
