@@ -18,6 +18,9 @@ from logging_policy.sampling import (
 )
 
 Payload = dict[str, Any]
+# Fields a data migration's historical row lacks before migration 0005; any other missing field is a bug
+# and raises, rather than dropping out of payloads and the admin's history diffs.
+_FROM_0005 = frozenset({"default_budget_per_minute", "budget_per_minute"})
 
 RULE_FIELDS = ("sample_rate", "always_keep", "budget_per_minute")
 SCALAR_FIELDS = ("version", "default_sample_rate", "default_slow_threshold_ms", "heavy_min_trips",
@@ -30,14 +33,15 @@ def policy_payload(policy: Any, rules: Iterable[tuple[str, Any]]) -> Payload:
     budget fields (`default_budget_per_minute`, `key_fields`, a rule's `budget_per_minute`) only from
     migration 0005 on; before, they are left out. Audit events are critical whatever a policy says, so
     they are not part of it."""
-    payload: Payload = {name: getattr(policy, name) for name in SCALAR_FIELDS if hasattr(policy, name)}
+    payload: Payload = {name: getattr(policy, name) for name in SCALAR_FIELDS
+                        if name not in _FROM_0005 or hasattr(policy, name)}
     payload["default_slow_threshold_ms"] = float(policy.default_slow_threshold_ms)
     payload["always_keep_tiers"] = sorted(policy.always_keep_tiers or [])
     payload["critical_events"] = sorted(set(policy.critical_events or []) - AUDIT_EVENTS)
     if hasattr(policy, "key_fields"):
         payload["key_fields"] = [name for name in KEY_FIELDS if name in (policy.key_fields or ())]
     payload["rules"] = {
-        name: {field: getattr(rule, field) for field in RULE_FIELDS if hasattr(rule, field)}
+        name: {field: getattr(rule, field) for field in RULE_FIELDS if field not in _FROM_0005 or hasattr(rule, field)}
         | {"slow_threshold_ms": None if rule.slow_threshold_ms is None else float(rule.slow_threshold_ms)}
         for name, rule in sorted(rules, key=lambda pair: pair[0])
     }
