@@ -13,13 +13,12 @@ from logging_policy.emit import event_emit, event_open
 from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
-from logging_policy.log_filters import UPLOAD_PREFIX, path_redact, routed_path
+from logging_policy.log_filters import path_redact, path_secret_of, routed_path
 from logging_policy.redact import client_network, clip, token_shaped
 from logging_policy.responses import error_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_SLASHES = re.compile(r"/{2,}")
 # Path parameters that are secrets: redacted wherever they appear in the event.
 SECRET_KWARGS = ("token",)
 
@@ -64,15 +63,6 @@ def unrouted_path(path: str) -> str:
     return path_redact(path)[:300]
 
 
-def upload_token_of(path: str) -> str | None:
-    """The token segment of a path under the upload prefix, routed or not (`//` counts as `/`)."""
-    if "//" in path:
-        path = _SLASHES.sub("/", path)
-    if not path.startswith(UPLOAD_PREFIX):
-        return None
-    return path[len(UPLOAD_PREFIX):].split("/", 1)[0] or None
-
-
 _SCHEMES = frozenset({"bearer", "basic", "token"})
 
 
@@ -104,13 +94,13 @@ class WideEventMiddleware:
         )
         if traceparent:
             event.data["parent_span_id"] = traceparent[1]
-        # The upload token and an Authorization credential are secrets from the start, whether the path
+        # A secret path segment (the upload token) and an Authorization credential are secrets from the start, whether the path
         # routes or not (a 404, a refused Host, an HTTPS redirect never reach a view); a client's request
         # id that holds one is replaced before anything (the tasks a view queues) can copy it.
         # So is any run shaped like a token in the headers a client may put one in (the user agent's in
         # client_text): the request id is echoed in a response header.
         authorization = meta.get("HTTP_AUTHORIZATION")
-        for secret in (upload_token_of(request.path_info), credential_of(authorization),
+        for secret in (path_secret_of(request.path_info), credential_of(authorization),
                        *token_shaped(authorization or ""), *token_shaped(meta.get("HTTP_X_REQUEST_ID", ""))):
             if secret and event.redact_value(secret) and secret in event.request_id:
                 event.data["request_id"] = new_ids()[0]

@@ -12,7 +12,7 @@ serialized again: replacing in the bytes could not tell a value from a field nam
 (the client chooses the token: `false` replaced as bytes made `"success":[redacted]`, invalid JSON),
 and could not keep a field within its length.
 
-What the scrub leaves whole (`KEPT_WHOLE`): fields whose format the schema fixes (ids, enums, the
+What the scrub leaves whole (`kept_whole()`): fields whose format the schema fixes (ids, enums, the
 timestamp: "[redacted]" would break the format, and none can hold an e-mail or a credential; a
 client's `traceparent` can make the trace id equal a token it sends, which no generated token, URL-
 safe base64 and not hex, will be), and fields the service itself writes from its code and
@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
+
+from logging_policy.vocabulary import FieldName, vocabulary
 
 REDACTED = "[redacted]"
 
@@ -62,18 +64,28 @@ _WORD_BYTES = tuple(word.encode() for word in _WORDS)
 _LAST_BYTES = frozenset(end for word in _WORD_BYTES for end in (word[-1], word.upper()[-1]))  # r, c, n as ints
 
 # Top-level names and (namespace, field) pairs the scrub leaves as they are (see the module's docstring):
-# what docs/events.schema.json constrains to an enum or a pattern (a test checks), and what the service writes.
-SCHEMA_FIXED: frozenset[str | tuple[str, str]] = frozenset({
+# what docs/events.schema.json constrains to an enum or a pattern (a test checks; the apps register the
+# fields of their own namespaces, `SCHEMA_FIXED` is both), and what the service writes.
+_SCHEMA_FIXED: frozenset[FieldName] = frozenset({
     "timestamp", "kind", "trace_id", "parent_span_id", "truncated",
-    ("telemetry", "message_kind"), ("telemetry", "outcome"), ("telemetry", "soc_source"), ("trip", "soc_source"),
     ("error", "code"), ("error", "category"), ("error", "severity"),
     ("sampling", "reason"), ("sampling", "policy_source"),
 })
-SERVICE_WRITTEN: frozenset[str | tuple[str, str]] = frozenset({
+SERVICE_WRITTEN: frozenset[FieldName] = frozenset({
     "operation", "service", "deployment", "feature_flags", "sampling",
     ("http", "route"), ("error", "name"), ("task", "name"), ("task", "worker"), ("task", "queue"),
 })
-KEPT_WHOLE = SCHEMA_FIXED | SERVICE_WRITTEN
+
+
+def kept_whole() -> frozenset[FieldName]:
+    """What the scrub leaves whole: the schema-fixed fields (logging_policy's and the apps') and the service's."""
+    return _SCHEMA_FIXED | SERVICE_WRITTEN | vocabulary().schema_fixed
+
+
+def __getattr__(name: str) -> frozenset[FieldName]:
+    if name == "SCHEMA_FIXED":  # read when asked: the apps register theirs at start-up
+        return _SCHEMA_FIXED | vocabulary().schema_fixed
+    raise AttributeError(name)
 
 
 # An upload token as telemetry/tokens.py makes it (`token_urlsafe(24)`): 32 characters of URL-safe
@@ -188,21 +200,21 @@ def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
     return text_redact(text, tuple(secrets))[:limit]
 
 
-def _scrubbed(value: Any, secrets: tuple[str, ...], namespace: str | None = None) -> Any:
-    """`value` (parsed JSON) scrubbed; `namespace`: the top-level field it is under. Keys lose e-mails
-    and credentials, never a known secret (a token `http` would rename a namespace)."""
+def _scrubbed(value: Any, secrets: tuple[str, ...], kept: frozenset[FieldName], namespace: str | None = None) -> Any:
+    """`value` (parsed JSON) scrubbed but for the `kept` fields; `namespace`: the top-level field it is
+    under. Keys lose e-mails and credentials, never a known secret (a token `http` would rename a namespace)."""
     if type(value) is str:
         return text_redact(value, secrets)
     if type(value) is list:
-        return [_scrubbed(item, secrets, namespace) for item in value]
+        return [_scrubbed(item, secrets, kept, namespace) for item in value]
     if type(value) is not dict:
         return value
     out = {}
     for key, item in value.items():
-        if (key if namespace is None else (namespace, key)) in KEPT_WHOLE:
+        if (key if namespace is None else (namespace, key)) in kept:
             out[key] = item
         else:
-            out[text_redact(key)] = _scrubbed(item, secrets, key if namespace is None else namespace)
+            out[text_redact(key)] = _scrubbed(item, secrets, kept, key if namespace is None else namespace)
     return out
 
 
@@ -214,4 +226,4 @@ def redact_line(line: bytes, secrets: Iterable[str] = ()) -> bytes:
             found += (secret,)
     if not found and not _suspect(line):
         return line
-    return orjson.dumps(_scrubbed(orjson.loads(line), found))
+    return orjson.dumps(_scrubbed(orjson.loads(line), found, kept_whole()))
