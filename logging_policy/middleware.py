@@ -10,12 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
-from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
 from logging_policy.log_filters import path_redact, path_secret_of, routed_path
 from logging_policy.redact import client_network, clip, token_shaped
-from logging_policy.responses import error_response
+from logging_policy.responses import error_response, exception_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -145,9 +144,8 @@ class WideEventMiddleware:
             return None
         event: WideEvent | None = getattr(request, "wide_event", None)
         if event is not None:
-            event.add_error(exception)
-        code = classify_exception(exception)
-        return error_response(code, code.description)
+            event.add_error(exception)  # first: the event keeps the exception's type and message
+        return exception_response(exception)
 
     def _finish(self, request: HttpRequest, event: WideEvent, status: int,
                 response: HttpResponse | None = None) -> None:
