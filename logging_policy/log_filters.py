@@ -1,22 +1,25 @@
-"""Keep secret URL segments, e-mail addresses and positions out of the plain logs: the dev server's
-access lines, Django's request and security logs, gunicorn's error log (gunicorn.conf.py), any console line.
+"""The plain logs scrubbed as the events are (logging_policy/redact.py): the dev server's access lines,
+Django's request and security logs, gunicorn's error log (gunicorn.conf.py), any console line.
 
-An app may take a credential in the URL path: telemetry's upload token (`/api/torque/upload/<token>`,
-Torque Pro cannot send a header), registered as a secret path prefix (logging_policy/vocabulary.py).
-Wide events replace it at source and scrub it again at emission (logging_policy/redact.py); these
-other lines carry the raw path: runserver logs `"POST <prefix><token> HTTP/1.1" 200 3` for every
-request, and `django.request` logs `Service Unavailable: <prefix><token>` when the database is down.
-A GET's query string (an upload's carries the owner's e-mail and the position) goes with the secret.
+These lines carry raw paths: runserver logs `"POST <prefix><token> HTTP/1.1" 200 3` for every upload
+(a secret path prefix, registered in vocabulary.py), `django.request` logs `Service Unavailable: <path>`
+when the database is down. A GET's query string (an upload's: the owner's e-mail, the position) goes too.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
-from urllib.parse import unquote
 
-from logging_policy.redact import REDACTED, client_network, emails_redact, text_redact, token_shaped
+from logging_policy.redact import (
+    REDACTED,
+    client_network,
+    emails_redact,
+    secret_paths,
+    secret_prefix_in,
+    text_redact,
+    token_shaped,
+)
 from logging_policy.vocabulary import vocabulary
 
 # settings.STATIC_URL ("static/"), as a path; read here, not from settings: a log filter runs before
@@ -24,38 +27,6 @@ from logging_policy.vocabulary import vocabulary
 STATIC_PREFIX = "/static/"
 
 
-@lru_cache(maxsize=4)
-def _secret_paths(prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A secret path prefix and whatever follows it up to a space: a GET upload's query string holds the
-    owner's e-mail (`eml`) and the readings, position included. Compiled once per registered set."""
-    if not prefixes:
-        return None
-    return re.compile("(" + "|".join(re.escape(prefix) for prefix in prefixes) + r")\S+")
-
-
-def _secret_prefix_in(path: str) -> str | None:
-    """The registered secret prefix `path` holds, also when percent-encoded (`/api/torque/%75pload/...`
-    reaches the view too)."""
-    prefixes = vocabulary().secret_path_prefixes
-    if prefixes:
-        unquoted = unquote(path)
-        for prefix in prefixes:
-            if prefix in unquoted:
-                return prefix
-    return None
-
-
-def path_secret_of(path: str) -> str | None:
-    """The segment after a secret path prefix (the upload token), routed or not (`//` counts as `/`)."""
-    if "//" in path:
-        path = _SLASHES.sub("/", path)
-    for prefix in vocabulary().secret_path_prefixes:
-        if path.startswith(prefix):
-            return path[len(prefix):].split("/", 1)[0] or None
-    return None
-
-
-_SLASHES = re.compile(r"/{2,}")
 # A long opaque run of URL characters, anywhere in a path: possibly a token (a mistyped upload URL).
 _OPAQUE_RUN = re.compile(r"[A-Za-z0-9_~.+=%-]{16,}")
 # A request target in an access line (`"GET /path?query HTTP/1.1"`: any method, any spacing, the absolute
@@ -69,7 +40,7 @@ def path_redact(path: str) -> str:
     opaque runs and e-mail addresses; a query string as a whole (a GET upload's carries the e-mail and
     the position)."""
     path, query_mark, _ = path.partition("?")
-    if (prefix := _secret_prefix_in(path)) is not None:
+    if (prefix := secret_prefix_in(path)) is not None:
         return prefix + REDACTED
     return emails_redact(routed_path(path)) + (query_mark and "?" + REDACTED)
 
@@ -104,8 +75,8 @@ def plain_log_redact(text: str, *, request_log: bool = False) -> str:
     log) every request target is masked too (`path_redact`). Other lines keep their paths: a file path
     is not a request (`/work/main/telemetry/vehicle_context.py changed`)."""
     if "/" in text:
-        if (secret_paths := _secret_paths(vocabulary().secret_path_prefixes)) is not None:
-            text = secret_paths.sub(lambda match: match[1] + REDACTED, text)
+        if (pattern := secret_paths(vocabulary().secret_path_prefixes)) is not None:
+            text = pattern.sub(lambda match: match[1] + REDACTED, text)
         if request_log:
             text = _TARGET.sub(lambda match: path_redact(match[0]), text)
     if "ip=" in text:

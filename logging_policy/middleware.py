@@ -12,14 +12,12 @@ from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
-from logging_policy.log_filters import path_redact, path_secret_of, routed_path
-from logging_policy.redact import client_network, clip, token_shaped
+from logging_policy.log_filters import path_redact, routed_path
+from logging_policy.redact import SECRET_URL_KWARGS, client_network, clip, credential_of, path_secret_of, token_shaped
 from logging_policy.responses import error_response, exception_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# Path parameters that are secrets: redacted wherever they appear in the event.
-SECRET_KWARGS = ("token",)
 
 
 def traceparent_parse(header: str | None) -> tuple[str, str] | None:
@@ -62,18 +60,6 @@ def unrouted_path(path: str) -> str:
     return path_redact(path)[:300]
 
 
-_SCHEMES = frozenset({"bearer", "basic", "token"})
-
-
-def credential_of(header: str | None) -> str | None:
-    """The credential of an Authorization header: its last word, whatever whitespace sets it apart
-    (`Bearer<TAB>token`), or the whole value when it is bare (`Authorization: <token>`)."""
-    parts = header.split() if header else ()
-    if not parts or (len(parts) == 1 and parts[0].lower() in _SCHEMES):
-        return None
-    return parts[-1]
-
-
 _CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
 
 
@@ -93,11 +79,9 @@ class WideEventMiddleware:
         )
         if traceparent:
             event.data["parent_span_id"] = traceparent[1]
-        # A secret path segment (the upload token) and an Authorization credential are secrets from the start, whether the path
-        # routes or not (a 404, a refused Host, an HTTPS redirect never reach a view); a client's request
-        # id that holds one is replaced before anything (the tasks a view queues) can copy it.
-        # So is any run shaped like a token in the headers a client may put one in (the user agent's in
-        # client_text): the request id is echoed in a response header.
+        # A secret path segment (the upload token) and an Authorization credential are secrets from the
+        # start, whether the path routes or not (a 404, a refused Host never reach a view); a client's
+        # request id that holds one, or a token-shaped run, is replaced before anything can copy it.
         authorization = meta.get("HTTP_AUTHORIZATION")
         for secret in (path_secret_of(request.path_info), credential_of(authorization),
                        *token_shaped(authorization or ""), *token_shaped(meta.get("HTTP_X_REQUEST_ID", ""))):
@@ -164,7 +148,7 @@ class WideEventMiddleware:
         match = getattr(request, "resolver_match", None)
         if match is not None:
             path = request.path
-            for name in SECRET_KWARGS:
+            for name in SECRET_URL_KWARGS:
                 if secret := match.kwargs.get(name):
                     # Replaced here, where it is known to be; the emission scrub stays as the backstop.
                     event.redact_value(secret := str(secret))
