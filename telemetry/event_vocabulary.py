@@ -23,8 +23,9 @@ RULES = {
     "external_api.weather": OperationRule(sample_rate=1.0),
 }
 TIMINGS = ("parse", "auth", "parked_detect", "db_insert", "trip_update", "trip_compute")
+SUMMARY_FIELDS = (("trip", "id", "trip"), ("telemetry", "outcome", "upload"))  # `manage.py events`
 
 
 def telemetry_vocabulary_register() -> None:
     vocabulary_register(business_events=BUSINESS_EVENTS, secret_path_prefixes=(UPLOAD_PREFIX,),
-                        schema_fixed=SCHEMA_FIXED, rules=RULES, timings=TIMINGS)
+                        schema_fixed=SCHEMA_FIXED, rules=RULES, timings=TIMINGS, summary_fields=SUMMARY_FIELDS)
