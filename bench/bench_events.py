@@ -61,7 +61,7 @@ from telemetry.models import Vehicle, VehicleStats  # noqa: E402
 from telemetry.torque import parse_upload  # noqa: E402
 from telemetry.vehicle_context import vehicle_context, vehicle_context_add  # noqa: E402
 
-KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
+KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0, default_budget_per_minute=10**9)
 TELEMETRY = {
     "message_kind": "reading", "protocol_version": "8", "session": "1717171717171", "trip_key": "1717171717171",
     "reading_at": "2026-02-02T08:00:10+00:00", "key_count": 21, "value_count": 16, "unknown_key_count": 0,

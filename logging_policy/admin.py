@@ -26,7 +26,8 @@ from logging_policy.changes import (
 from logging_policy.models import LoggingPolicy, OperationRule, PolicyChange, SavedQuery
 from logging_policy.overview import projected_summary, sampling_overview_view
 from logging_policy.policy import CHECK_INTERVAL_S, policy_heal_bound_s
-from logging_policy.sampling import BUSINESS_EVENTS, KEY_FIELDS, TIERS
+from logging_policy.sampling import KEY_FIELDS, TIERS
+from logging_policy.vocabulary import vocabulary
 
 EDIT_PERMISSION = "logging_policy.change_sampling_policy"
 
@@ -54,7 +55,7 @@ def _choices_field(name: str, known: tuple[str, ...], what: str) -> forms.Multip
 
 class LoggingPolicyForm(forms.ModelForm):
     always_keep_tiers = _choices_field("always_keep_tiers", TIERS, "tier")
-    critical_events = _choices_field("critical_events", BUSINESS_EVENTS, "event name")
+    critical_events = forms.MultipleChoiceField()  # made in __init__: the apps register their facts after this
     key_fields = _choices_field("key_fields", KEY_FIELDS, "key field")
 
     # The version the page was loaded at: a save from an older one is refused (two admins at once).
@@ -71,6 +72,7 @@ class LoggingPolicyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["critical_events"] = _choices_field("critical_events", vocabulary().business_events, "event name")
         self.fields["edited_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:

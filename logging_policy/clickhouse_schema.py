@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from logging_policy.sampling import AUDIT_EVENTS, BUSINESS_EVENTS
+from logging_policy.sampling import AUDIT_EVENTS
+from logging_policy.vocabulary import vocabulary
 
 TABLE = "wide_events"
-TIMINGS = ("parse", "auth", "parked_detect", "db_insert", "trip_update", "queue_wait", "trip_compute")
+TIMINGS = ("queue_wait",)  # logging_policy's own timer (task_events.py); the apps register theirs
 _TYPES = {"string": "String", "integer": "Int64", "number": "Float64", "boolean": "Bool"}
 
 
@@ -40,8 +41,9 @@ def clickhouse_columns(schema: dict[str, Any]) -> dict[str, str]:
     """Field path -> ClickHouse type (without Nullable) for every column of the table."""
     columns: dict[str, str] = {}
     _walk(schema, "", columns)
-    columns.update({f"business.{fact}": "Bool" for fact in sorted({*BUSINESS_EVENTS, *AUDIT_EVENTS})})
-    columns.update({f"timings_ms.{phase}": "Float64" for phase in TIMINGS})
+    words = vocabulary()
+    columns.update({f"business.{fact}": "Bool" for fact in sorted({*words.business_events, *AUDIT_EVENTS})})
+    columns.update({f"timings_ms.{phase}": "Float64" for phase in (*words.timings, *TIMINGS)})
     columns["timestamp"] = "DateTime64(3, 'UTC')"
     return columns
 

@@ -20,22 +20,14 @@ from django.conf import settings
 from logging_policy.adaptive import RATES
 from logging_policy.counters import counters_record
 from logging_policy.events import WideEvent
-from logging_policy.metadata import STATIC_NAMESPACES, static_fields_shared
+from logging_policy.metadata import static_fields_shared
 from logging_policy.policy import policy_current
-from logging_policy.redact import redact_line
+from logging_policy.redact import CORE_FIELDS, MINIMAL_FIELDS, STATIC_NAMESPACES, redact_line
 from logging_policy.sampling import budget_per_minute, decide
 
 logger = logging.getLogger("wide_events")
 _INFO = logging.INFO
 _internal = logging.getLogger("logging_policy")
-
-# Kept whole when an event is too large to write; everything else is dropped.
-_CORE_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "parent_span_id", "success",
-                "duration_ms", "service", "deployment", "http", "task", "error", "sampling", "vehicle",
-                "feature_flags")
-# If even the core is too large (a huge path, say), only these short, bounded fields remain.
-_MINIMAL_FIELDS = ("timestamp", "operation", "kind", "request_id", "trace_id", "success", "duration_ms",
-                   "service", "deployment", "feature_flags", "sampling")
 
 
 def event_open(*, operation: str, kind: str, request_id: str | None = None,
@@ -86,12 +78,13 @@ def _jsonable(value: Any) -> Any:
 def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:
     """One redacted JSON line, at most WIDE_EVENTS_MAX_BYTES; any value type serializes (through str()).
 
-    An oversized event keeps its core fields and says so (`truncated`, `original_size_bytes`).
+    An oversized event keeps its core fields, or only the minimal ones if even those are too large (a
+    huge path, say), and says so (`truncated`, `original_size_bytes`): logging_policy/redact.py.
     """
     line = redact_line(_dumps(data), secrets)
     if len(line) <= settings.WIDE_EVENTS_MAX_BYTES:
         return line
-    for fields in (_CORE_FIELDS, _MINIMAL_FIELDS):
+    for fields in (CORE_FIELDS, MINIMAL_FIELDS):
         smaller = {k: data[k] for k in fields if k in data}
         smaller["truncated"] = True
         smaller["original_size_bytes"] = len(line)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# (namespace, field, label) shown when present, in this order.
-KEY_FIELDS = (
-    ("vehicle", "id", "vehicle"), ("trip", "id", "trip"), ("telemetry", "outcome", "upload"),
-    ("error", "code", "error"), ("task", "name", "task"),
-)
+from logging_policy.vocabulary import vocabulary
+
+# (namespace, field, label) shown when present, in this order, the apps' own (vocabulary.py) in between.
+FIRST_FIELDS = (("vehicle", "id", "vehicle"),)
+LAST_FIELDS = (("error", "code", "error"), ("task", "name", "task"))
 
 
 def event_status(event: dict[str, Any]) -> str:
@@ -31,7 +31,7 @@ def event_line(event: dict[str, Any]) -> str:
     parts = [clock, str(event.get("operation", "?")), event_status(event),
              f"{duration:.1f}ms" if isinstance(duration, (int, float)) else "-",
              f"kept={(event.get('sampling') or {}).get('reason', '?')}"]
-    for namespace, field, label in KEY_FIELDS:
+    for namespace, field, label in (*FIRST_FIELDS, *vocabulary().summary_fields, *LAST_FIELDS):
         value = (event.get(namespace) or {}).get(field)
         if value not in (None, ""):
             parts.append(f"{label}={value}")

@@ -16,15 +16,8 @@ from django.db import DatabaseError
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
 from logging_policy.ids import event_timestamp, new_ids
-from logging_policy.redact import REDACTED, clip, token_shaped
+from logging_policy.redact import OUTCOME_FIELDS, REDACTED, SECRET_FIELD_NAMES, clip, token_shaped
 from logging_policy.rounding import half_up
-
-# Field names whose values are secrets or personal data: `set()` stores them as "[redacted]",
-# whatever namespace they are set in (emission also scrubs values, see logging_policy/redact.py).
-SECRET_FIELD_NAMES = frozenset({
-    "email", "eml", "token", "upload_token", "access_token", "refresh_token", "password", "passwd",
-    "secret", "authorization", "cookie", "cookies", "sessionid", "session_key", "csrftoken", "api_key",
-})
 
 
 class WideEvent:
@@ -118,7 +111,7 @@ class WideEvent:
         return True
 
     def client_text(self, text: str, limit: int) -> str:
-        """Text a client chose, for a field of this event: cut to `limit` (scrubbed first), and every run in
+        """Text a client chose, for a field of this event: scrubbed, then cut to `limit`, and every run in
         it shaped like an upload token a secret of the event (it may be another car's live token)."""
         for run in token_shaped(text):
             self.redact_value(run)
@@ -199,18 +192,14 @@ class WideEvent:
     def rollback_guard(self) -> Iterator[None]:
         """`with event.rollback_guard(), transaction.atomic():` when the block raises, whatever it set on the event
         is undone, so that facts describe committed work only; its errors, warnings, timings and queries stay."""
-        saved = {key: _namespace_copy(value) for key, value in self.data.items() if key not in _OUTCOME_KEYS}
+        saved = {key: _namespace_copy(value) for key, value in self.data.items() if key not in OUTCOME_FIELDS}
         try:
             yield
         except BaseException:
-            for key in [key for key in self.data if key not in _OUTCOME_KEYS and key not in saved]:
+            for key in [key for key in self.data if key not in OUTCOME_FIELDS and key not in saved]:
                 del self.data[key]
             self.data.update(saved)
             raise
-
-
-# What a rolled-back unit of work leaves on the event: what it cost and how it failed, not what it did.
-_OUTCOME_KEYS = frozenset({"success", "error", "warnings", "timings_ms", "db", "duration_ms"})
 
 
 def _namespace_copy(value: Any) -> Any:

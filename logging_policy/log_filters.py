@@ -1,30 +1,32 @@
-"""Keep upload tokens, e-mail addresses and positions out of the plain logs: the dev server's access
-lines, Django's request and security logs, gunicorn's error log (gunicorn.conf.py), any console line.
+"""The plain logs scrubbed as the events are (logging_policy/redact.py): the dev server's access lines,
+Django's request and security logs, gunicorn's error log (gunicorn.conf.py), any console line.
 
-The token is the only credential Torque Pro can send, and it travels in the URL path
-(`/api/torque/upload/<token>`). Wide events replace it at source and scrub it again at
-emission (logging_policy/redact.py); these other lines carry the raw path: runserver logs
-`"POST /api/torque/upload/<token> HTTP/1.1" 200 3` for every upload, and `django.request`
-logs `Service Unavailable: /api/torque/upload/<token>` when the database is down. A GET upload's
-query string (the owner's e-mail, the position) goes with the token.
+These lines carry raw paths: runserver logs `"POST <prefix><token> HTTP/1.1" 200 3` for every upload
+(a secret path prefix, registered in vocabulary.py), `django.request` logs `Service Unavailable: <path>`
+when the database is down. A GET's query string (an upload's: the owner's e-mail, the position) goes too.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote
 
-from logging_policy.redact import REDACTED, client_network, emails_redact, text_redact, token_shaped
+from logging_policy.redact import (
+    REDACTED,
+    client_network,
+    emails_redact,
+    secret_paths,
+    secret_prefix_in,
+    text_redact,
+    token_shaped,
+)
+from logging_policy.vocabulary import vocabulary
 
-UPLOAD_PREFIX = "/api/torque/upload/"
 # settings.STATIC_URL ("static/"), as a path; read here, not from settings: a log filter runs before
 # (and after) Django is configured, and this is what the app serves its files under.
 STATIC_PREFIX = "/static/"
-# The token and whatever follows it up to a space: a GET upload's query string holds the
-# owner's e-mail (`eml`) and the readings, position included.
-_UPLOAD_TOKEN = re.compile(re.escape(UPLOAD_PREFIX) + r"\S+")
-_REPLACEMENT = UPLOAD_PREFIX + REDACTED
+
+
 # A long opaque run of URL characters, anywhere in a path: possibly a token (a mistyped upload URL).
 _OPAQUE_RUN = re.compile(r"[A-Za-z0-9_~.+=%-]{16,}")
 # A request target in an access line (`"GET /path?query HTTP/1.1"`: any method, any spacing, the absolute
@@ -34,12 +36,12 @@ _TARGET = re.compile(r"(?:^|(?<=[\s\"']))(?:[A-Za-z][A-Za-z0-9+.-]*://[^/\s]*)?/
 
 
 def path_redact(path: str) -> str:
-    """A path with what may be a secret in it redacted: all that follows the upload prefix, also when
-    percent-encoded (`/api/torque/%75pload/...` reaches the view too), elsewhere long opaque runs and
-    e-mail addresses; a query string as a whole (a GET upload's carries the e-mail and the position)."""
+    """A path with what may be a secret in it redacted: all that follows a secret prefix, elsewhere long
+    opaque runs and e-mail addresses; a query string as a whole (a GET upload's carries the e-mail and
+    the position)."""
     path, query_mark, _ = path.partition("?")
-    if UPLOAD_PREFIX in unquote(path):
-        return _REPLACEMENT
+    if (prefix := secret_prefix_in(path)) is not None:
+        return prefix + REDACTED
     return emails_redact(routed_path(path)) + (query_mark and "?" + REDACTED)
 
 
@@ -68,12 +70,13 @@ _QUERY = re.compile(r"\?[^\s']*")
 def plain_log_redact(text: str, *, request_log: bool = False) -> str:
     """A plain log line scrubbed as an event is (`text_redact`: e-mail addresses, credentials), with every
     run shaped like an upload token as its secrets (a Host header, a request line) and a client address
-    (`ip=`) cut to its network, as the events' `http.client_network`. The upload path goes whole, query
-    and all; with `request_log` (an access line, Django's request and security logs, gunicorn's error
+    (`ip=`) cut to its network, as the events' `http.client_network`. What follows a secret path prefix
+    goes whole, query and all; with `request_log` (an access line, Django's request and security logs, gunicorn's error
     log) every request target is masked too (`path_redact`). Other lines keep their paths: a file path
     is not a request (`/work/main/telemetry/vehicle_context.py changed`)."""
     if "/" in text:
-        text = _UPLOAD_TOKEN.sub(_REPLACEMENT, text)
+        if (pattern := secret_paths(vocabulary().secret_path_prefixes)) is not None:
+            text = pattern.sub(lambda match: match[1] + REDACTED, text)
         if request_log:
             text = _TARGET.sub(lambda match: path_redact(match[0]), text)
     if "ip=" in text:

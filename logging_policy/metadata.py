@@ -11,6 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
+# The keys of static_fields_shared(): the table's PROCESS fields.
+from logging_policy.redact import STATIC_NAMESPACES as STATIC_NAMESPACES
+
 _PROCESS_STARTED = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -40,9 +43,6 @@ def static_fields() -> dict[str, dict[str, Any]]:
 def static_fields_shared() -> dict[str, dict[str, Any]]:
     """The per-process namespaces themselves, not copies: read-only (a `WideEvent` given them as `shared` copies one before writing to it)."""
     return _static_fields()
-
-
-STATIC_NAMESPACES = frozenset({"service", "deployment", "feature_flags"})  # the keys of static_fields_shared()
 
 
 def reset_after_fork() -> None:

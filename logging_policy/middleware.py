@@ -10,18 +10,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from logging_policy.current import event_bound
 from logging_policy.emit import event_emit, event_open
-from logging_policy.error_codes import classify_exception
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
-from logging_policy.log_filters import UPLOAD_PREFIX, path_redact, routed_path
-from logging_policy.redact import client_network, clip, token_shaped
-from logging_policy.responses import error_response
+from logging_policy.log_filters import path_redact, routed_path
+from logging_policy.redact import SECRET_URL_KWARGS, client_network, clip, credential_of, path_secret_of, token_shaped
+from logging_policy.responses import error_response, exception_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_SLASHES = re.compile(r"/{2,}")
-# Path parameters that are secrets: redacted wherever they appear in the event.
-SECRET_KWARGS = ("token",)
 
 
 def traceparent_parse(header: str | None) -> tuple[str, str] | None:
@@ -64,27 +60,6 @@ def unrouted_path(path: str) -> str:
     return path_redact(path)[:300]
 
 
-def upload_token_of(path: str) -> str | None:
-    """The token segment of a path under the upload prefix, routed or not (`//` counts as `/`)."""
-    if "//" in path:
-        path = _SLASHES.sub("/", path)
-    if not path.startswith(UPLOAD_PREFIX):
-        return None
-    return path[len(UPLOAD_PREFIX):].split("/", 1)[0] or None
-
-
-_SCHEMES = frozenset({"bearer", "basic", "token"})
-
-
-def credential_of(header: str | None) -> str | None:
-    """The credential of an Authorization header: its last word, whatever whitespace sets it apart
-    (`Bearer<TAB>token`), or the whole value when it is bare (`Authorization: <token>`)."""
-    parts = header.split() if header else ()
-    if not parts or (len(parts) == 1 and parts[0].lower() in _SCHEMES):
-        return None
-    return parts[-1]
-
-
 _CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
 
 
@@ -104,13 +79,11 @@ class WideEventMiddleware:
         )
         if traceparent:
             event.data["parent_span_id"] = traceparent[1]
-        # The upload token and an Authorization credential are secrets from the start, whether the path
-        # routes or not (a 404, a refused Host, an HTTPS redirect never reach a view); a client's request
-        # id that holds one is replaced before anything (the tasks a view queues) can copy it.
-        # So is any run shaped like a token in the headers a client may put one in (the user agent's in
-        # client_text): the request id is echoed in a response header.
+        # A secret path segment (the upload token) and an Authorization credential are secrets from the
+        # start, whether the path routes or not (a 404, a refused Host never reach a view); a client's
+        # request id that holds one, or a token-shaped run, is replaced before anything can copy it.
         authorization = meta.get("HTTP_AUTHORIZATION")
-        for secret in (upload_token_of(request.path_info), credential_of(authorization),
+        for secret in (path_secret_of(request.path_info), credential_of(authorization),
                        *token_shaped(authorization or ""), *token_shaped(meta.get("HTTP_X_REQUEST_ID", ""))):
             if secret and event.redact_value(secret) and secret in event.request_id:
                 event.data["request_id"] = new_ids()[0]
@@ -155,9 +128,8 @@ class WideEventMiddleware:
             return None
         event: WideEvent | None = getattr(request, "wide_event", None)
         if event is not None:
-            event.add_error(exception)
-        code = classify_exception(exception)
-        return error_response(code, code.description)
+            event.add_error(exception)  # first: the event keeps the exception's type and message
+        return exception_response(exception)
 
     def _finish(self, request: HttpRequest, event: WideEvent, status: int,
                 response: HttpResponse | None = None) -> None:
@@ -176,7 +148,7 @@ class WideEventMiddleware:
         match = getattr(request, "resolver_match", None)
         if match is not None:
             path = request.path
-            for name in SECRET_KWARGS:
+            for name in SECRET_URL_KWARGS:
                 if secret := match.kwargs.get(name):
                     # Replaced here, where it is known to be; the emission scrub stays as the backstop.
                     event.redact_value(secret := str(secret))

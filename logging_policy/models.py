@@ -14,13 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from logging_policy.payload import Payload, policy_payload
-from logging_policy.sampling import (
-    BUSINESS_EVENTS,
-    DEFAULT_BUDGET_PER_MINUTE,
-    DEFAULT_KEY_FIELDS,
-    KEY_FIELDS,
-    TIERS,
-)
+from logging_policy.sampling import DEFAULT_BUDGET_PER_MINUTE, DEFAULT_KEY_FIELDS, KEY_FIELDS, TIERS
+from logging_policy.vocabulary import vocabulary
 
 
 def _rate_validators() -> list[Any]:
@@ -120,10 +115,11 @@ class LoggingPolicy(models.Model):
         unknown_tiers = sorted(set(self.always_keep_tiers or []) - set(TIERS))
         if unknown_tiers:
             errors["always_keep_tiers"] = f"Unknown tier(s): {', '.join(unknown_tiers)}. Known: {', '.join(TIERS)}."
-        unknown_events = sorted(set(self.critical_events or []) - set(BUSINESS_EVENTS))
+        known_events = vocabulary().business_events
+        unknown_events = sorted(set(self.critical_events or []) - set(known_events))
         if unknown_events:
             errors["critical_events"] = (
-                f"Unknown event name(s): {', '.join(unknown_events)}. Known: {', '.join(BUSINESS_EVENTS)}."
+                f"Unknown event name(s): {', '.join(unknown_events)}. Known: {', '.join(known_events)}."
             )
         unknown_fields = sorted(set(self.key_fields or []) - set(KEY_FIELDS))
         if unknown_fields:

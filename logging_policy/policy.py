@@ -39,7 +39,6 @@ MAX_AGE_S = 5.0
 # then one process reads the database (two queries) and publishes again.
 CACHE_TIMEOUT_S = 60
 
-_DEFAULT = default_policy()
 _override: PolicySnapshot | None = None
 
 
@@ -78,7 +77,7 @@ def _refresh(seen: _State | None) -> PolicySnapshot:
         try:
             _state = _check(state, clock())
         except Exception:  # noqa: BLE001 - sampling must never fail the work it samples
-            _state = _State(replace(_DEFAULT, source="defaults", degraded="policy could not be loaded"),
+            _state = _State(replace(default_policy(), source="defaults", degraded="policy could not be loaded"),
                             None, clock(), float("-inf"))
         return _state.snapshot
     finally:
@@ -119,11 +118,11 @@ def _from_database(state: _State | None, now: float, *, publish: bool, why: str 
         why = "; ".join(filter(None, [why, f"database unreachable ({type(exc).__name__})"]))
         if state is not None:
             return _last_known(state, now, why)
-        return _State(replace(_DEFAULT, source="defaults", degraded=f"{why}; serving the defaults"),
+        return _State(replace(default_policy(), source="defaults", degraded=f"{why}; serving the defaults"),
                       None, now, float("-inf"))
     degraded = f"{why}; serving the database's policy" if why else ""
     if payload is None:  # no active policy row: the defaults are what the seed holds
-        return _State(replace(_DEFAULT, source="defaults", degraded=degraded), None, now, now)
+        return _State(replace(default_policy(), source="defaults", degraded=degraded), None, now, now)
     if publish:
         try:
             # add, not set: a save published meanwhile must not be overwritten by this older read.

@@ -1,25 +1,15 @@
-"""Last line of defence against secrets in a written event: scrub the serialized JSON line.
+"""What may leave the process in a wide event, and the scrub that enforces it.
 
-Field names are filtered when they are set (`WideEvent.set`); this catches the
-values: e-mail addresses, `Bearer`/`Basic`/`token` credentials and the event's
-own known secrets (the upload token of the request), wherever they ended up: a
-path, a user agent, an exception message.
-
-Two steps. A screen over the JSON bytes (a few memchr calls, `_suspect`, and one search per
-known secret) answers "could this line hold any of them?"; the common line holds none and is
-written as it is. A line that might is parsed and each string scrubbed on its own, then
-serialized again: replacing in the bytes could not tell a value from a field name or a literal
-(the client chooses the token: `false` replaced as bytes made `"success":[redacted]`, invalid JSON),
-and could not keep a field within its length.
-
-What the scrub leaves whole (`KEPT_WHOLE`): fields whose format the schema fixes (ids, enums, the
-timestamp: "[redacted]" would break the format, and none can hold an e-mail or a credential; a
-client's `traceparent` can make the trace id equal a token it sends, which no generated token, URL-
-safe base64 and not hex, will be), and fields the service itself writes from its code and
-configuration (operation, route, service, deployment, sampling, the worker's Celery node name
-`celery@host`): a token guessed to spell `upload` must not rename the operation of its own event.
-A scrubbed string grows by at most what keeps it within every length the schema sets
-(`GROWTH_FLOOR`).
+The table says of each top-level field who chose its value: PROCESS (configuration, one object
+shared by the process's events), SERVICE (code), FIXED (a format docs/events.schema.json fixes; a test
+checks) or UNTRUSTED (a client, a database, an exception: any field not named). Untrusted text enters
+through `WideEvent.client_text`, scrubbed and then cut; fields named like secrets are replaced by
+`WideEvent.set`; the request's live secrets (upload token, credential) are replaced at emission, where
+a screen over the JSON bytes (`_suspect`) lets the common line pass and a suspect one is parsed, its
+untrusted strings scrubbed one by one (bytes replaced in place could not tell a value from a key or a
+literal). The apps register their fixed fields and secret URL prefixes (vocabulary.py); the plain-log
+filter (log_filters.py) uses the same functions. The table also says what an event too large to write
+keeps (MINIMAL, then CORE) and what a rolled-back unit of work leaves (OUTCOME: cost and failure).
 """
 
 from __future__ import annotations
@@ -27,53 +17,102 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
+from logging_policy.vocabulary import FieldName, vocabulary
+
 REDACTED = "[redacted]"
 
-# A string that grows when scrubbed ("a@b.io" -> "[redacted]") is cut at its own length or at this,
-# whichever is longer: below every maxLength in docs/events.schema.json (a test checks).
-GROWTH_FLOOR = 150
+PROCESS, SERVICE, FIXED, UNTRUSTED = "process", "service", "fixed", "untrusted"
+MINIMAL, CORE, OUTCOME = "minimal", "core", "outcome"
 
-# E-mail addresses are found from their "@" (or "%40") outwards, not by a regex over the text: a
-# pattern `[local]+@domain` tries every start inside a long run of address characters (10 KB of one
-# letter took 0.4 s: quadratic), and a look-behind that forbids starting inside a run missed the
-# second of two joined addresses (`jane@example.com+bob@example.org`). Here each character is
-# looked at a bounded number of times. A dot in the domain: `celery@worker-1` (a Celery node name)
-# and `user@localhost` are not addresses anybody receives mail at. Letters include non-ASCII ones.
-_AT = re.compile(r"@|%40")
-_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
-_LOCAL_PUNCTUATION = frozenset("._%+-")
-_WORDS = ("bearer", "basic", "token")
-_WORD = "(?:" + "|".join(_WORDS) + ")"
-# Spaces only, not \s: in the JSON line a tab or a newline is an escape, which the screen below does
-# not look for; a credential after one is not a credential that a header or a URL carries.
-_SEPARATOR = r"(?: +|%20|\+)"
-# No \b before the word: over-redacting "xtoken 123456" costs nothing. A value stops where another
-# credential word and separator begin ("token Bearer eyJ..."): that one is redacted in turn. A lower-case
-# word that ends a sentence is prose, not a credential ("Forbidden (CSRF token missing.)").
-_VALUE = r"(?![a-z]+\.(?![A-Za-z0-9_~+/=-]))(?:(?!\+?" + _WORD + _SEPARATOR + r")[A-Za-z0-9._~+/=-]){6,}"
-# ASCII: with Unicode case folding `toKen` (a Kelvin sign) would match, which the byte screen cannot see.
-_CREDENTIAL = re.compile(r"(?i)(" + _WORD + r")" + _SEPARATOR + _VALUE, re.ASCII)
+TOP_LEVEL: dict[str, tuple[str, ...]] = {
+    "timestamp": (FIXED, MINIMAL), "kind": (FIXED, MINIMAL), "trace_id": (FIXED, MINIMAL),
+    "parent_span_id": (FIXED, CORE), "truncated": (FIXED,),
+    "operation": (SERVICE, MINIMAL), "success": (SERVICE, MINIMAL, OUTCOME), "duration_ms": (SERVICE, MINIMAL, OUTCOME),
+    "sampling": (SERVICE, MINIMAL), "timings_ms": (SERVICE, OUTCOME), "db": (SERVICE, OUTCOME),
+    "service": (PROCESS, MINIMAL), "deployment": (PROCESS, MINIMAL), "feature_flags": (PROCESS, MINIMAL),
+    "request_id": (UNTRUSTED, MINIMAL), "http": (UNTRUSTED, CORE), "task": (UNTRUSTED, CORE),
+    "error": (UNTRUSTED, CORE, OUTCOME), "vehicle": (UNTRUSTED, CORE), "warnings": (UNTRUSTED, OUTCOME),
+}
+NESTED: dict[tuple[str, str], str] = {
+    ("error", "code"): FIXED, ("error", "category"): FIXED, ("error", "severity"): FIXED,
+    ("sampling", "reason"): FIXED, ("sampling", "policy_source"): FIXED, ("http", "route"): SERVICE,
+    ("error", "name"): SERVICE, ("task", "name"): SERVICE, ("task", "worker"): SERVICE, ("task", "queue"): SERVICE,
+}
 
-_WORD_BYTES = tuple(word.encode() for word in _WORDS)
-_LAST_BYTES = frozenset(end for word in _WORD_BYTES for end in (word[-1], word.upper()[-1]))  # r, c, n as ints
 
-# Top-level names and (namespace, field) pairs the scrub leaves as they are (see the module's docstring):
-# what docs/events.schema.json constrains to an enum or a pattern (a test checks), and what the service writes.
-SCHEMA_FIXED: frozenset[str | tuple[str, str]] = frozenset({
-    "timestamp", "kind", "trace_id", "parent_span_id", "truncated",
-    ("telemetry", "message_kind"), ("telemetry", "outcome"), ("telemetry", "soc_source"), ("trip", "soc_source"),
-    ("error", "code"), ("error", "category"), ("error", "severity"),
-    ("sampling", "reason"), ("sampling", "policy_source"),
+def _top(*marks: str) -> tuple[str, ...]:
+    return tuple(name for name, row in TOP_LEVEL.items() if set(marks) & set(row))
+
+
+STATIC_NAMESPACES = frozenset(_top(PROCESS))
+MINIMAL_FIELDS, CORE_FIELDS, OUTCOME_FIELDS = _top(MINIMAL), _top(MINIMAL, CORE), frozenset(_top(OUTCOME))
+_FIXED: frozenset[FieldName] = frozenset({*_top(FIXED), *(pair for pair, origin in NESTED.items() if origin == FIXED)})
+_WRITTEN: frozenset[FieldName] = frozenset({*_top(PROCESS, SERVICE), *(p for p, origin in NESTED.items() if origin == SERVICE)})
+
+
+def schema_fixed() -> frozenset[FieldName]:
+    """Fields whose format the schema fixes: logging_policy's and those the apps registered."""
+    return _FIXED | vocabulary().schema_fixed
+
+
+def kept_whole() -> frozenset[FieldName]:
+    """What the scrub leaves as it is: a token guessed to spell `upload` must not rename an operation."""
+    return _FIXED | _WRITTEN | vocabulary().schema_fixed
+
+
+def __getattr__(name: str) -> frozenset[FieldName]:
+    if name == "SCHEMA_FIXED":  # read when asked: the apps register theirs at start-up
+        return schema_fixed()
+    raise AttributeError(name)
+
+
+# Field names whose values are secrets or personal data, in any namespace: `WideEvent.set` stores "[redacted]".
+SECRET_FIELD_NAMES = frozenset({
+    "email", "eml", "token", "upload_token", "access_token", "refresh_token", "password", "passwd",
+    "secret", "authorization", "cookie", "cookies", "sessionid", "session_key", "csrftoken", "api_key",
 })
-SERVICE_WRITTEN: frozenset[str | tuple[str, str]] = frozenset({
-    "operation", "service", "deployment", "feature_flags", "sampling",
-    ("http", "route"), ("error", "name"), ("task", "name"), ("task", "worker"), ("task", "queue"),
-})
-KEPT_WHOLE = SCHEMA_FIXED | SERVICE_WRITTEN
+# URL path parameters that are secrets: redacted wherever they appear in the event.
+SECRET_URL_KWARGS = ("token",)
+_SCHEMES = frozenset({"bearer", "basic", "token"})
+_SLASHES = re.compile(r"/{2,}")
+
+
+def credential_of(header: str | None) -> str | None:
+    """The credential of an Authorization header: its last word, whatever whitespace sets it apart
+    (`Bearer<TAB>token`), or the whole value when it is bare (`Authorization: <token>`)."""
+    parts = header.split() if header else ()
+    if not parts or (len(parts) == 1 and parts[0].lower() in _SCHEMES):
+        return None
+    return parts[-1]
+
+
+def path_secret_of(path: str) -> str | None:
+    """The segment after a registered secret path prefix (the upload token), routed or not (`//` is `/`)."""
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
+    for prefix in vocabulary().secret_path_prefixes:
+        if path.startswith(prefix):
+            return path[len(prefix):].split("/", 1)[0] or None
+    return None
+
+
+def secret_prefix_in(path: str) -> str | None:
+    """The secret prefix `path` holds, also percent-encoded (`/api/torque/%75pload/...` reaches the view)."""
+    prefixes = vocabulary().secret_path_prefixes
+    unquoted = unquote(path) if prefixes else ""
+    return next((prefix for prefix in prefixes if prefix in unquoted), None)
+
+
+@lru_cache(maxsize=4)
+def secret_paths(prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A secret prefix and all that follows it up to a space (a GET upload's query: the e-mail, the position)."""
+    return re.compile("(" + "|".join(map(re.escape, prefixes)) + r")\S+") if prefixes else None
 
 
 # An upload token as telemetry/tokens.py makes it (`token_urlsafe(24)`): 32 characters of URL-safe
@@ -91,6 +130,32 @@ def token_shaped(text: str) -> tuple[str, ...]:
     if len(text) < 32:
         return ()
     return tuple(run for run in _TOKEN_SHAPED.findall(text) if not _HEX_DIGITS.issuperset(run))
+
+
+# A string that grows when scrubbed ("a@b.io" -> "[redacted]") is cut at its own length or at this,
+# whichever is longer: below every maxLength in docs/events.schema.json (a test checks).
+GROWTH_FLOOR = 150
+
+# E-mail addresses are found from their "@" (or "%40") outwards: a regex `[local]+@domain` tries every
+# start inside a long run of address characters (quadratic). A dot in the domain: `celery@worker-1` (a
+# Celery node name) and `user@localhost` are not addresses anybody receives mail at.
+_AT = re.compile(r"@|%40")
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+_LOCAL_PUNCTUATION = frozenset("._%+-")
+_WORDS = ("bearer", "basic", "token")
+_WORD = "(?:" + "|".join(_WORDS) + ")"
+# Spaces only, not \s: in the JSON line a tab or a newline is an escape, which the screen below does
+# not look for; a credential after one is not a credential that a header or a URL carries.
+_SEPARATOR = r"(?: +|%20|\+)"
+# No \b before the word: over-redacting "xtoken 123456" costs nothing. A value stops where another
+# credential word and separator begin ("token Bearer eyJ..."): that one is redacted in turn. A lower-case
+# word that ends a sentence is prose, not a credential ("Forbidden (CSRF token missing.)").
+_VALUE = r"(?![a-z]+\.(?![A-Za-z0-9_~+/=-]))(?:(?!\+?" + _WORD + _SEPARATOR + r")[A-Za-z0-9._~+/=-]){6,}"
+# ASCII: with Unicode case folding `toKen` (a Kelvin sign) would match, which the byte screen cannot see.
+_CREDENTIAL = re.compile(r"(?i)(" + _WORD + r")" + _SEPARATOR + _VALUE, re.ASCII)
+
+_WORD_BYTES = tuple(word.encode() for word in _WORDS)
+_LAST_BYTES = frozenset(end for word in _WORD_BYTES for end in (word[-1], word.upper()[-1]))  # r, c, n as ints
 
 
 def client_network(address: str) -> str:
@@ -171,7 +236,10 @@ def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with the secrets, e-mail addresses and credentials replaced, grown by at most GROWTH_FLOOR."""
     # Patterns first: a known secret replaced inside an e-mail or a credential would leave the rest
     # of it unrecognisable (`jane@private-[redacted].example`).
-    out = _CREDENTIAL.sub(_credential_sub, emails_redact(text))
+    out = emails_redact(text)
+    lowered = out.lower()  # no credential word, no credential: a search per word beats the pattern's scan
+    if "token" in lowered or "bearer" in lowered or "basic" in lowered:
+        out = _CREDENTIAL.sub(_credential_sub, out)
     for secret in secrets:
         out = out.replace(secret, REDACTED)
     if len(out) > len(text) and len(out) > GROWTH_FLOOR:
@@ -180,29 +248,29 @@ def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 
 def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
-    """`text` cut to `limit` characters, scrubbed first when it is longer: a cut through an e-mail
-    address or a known secret would leave a fragment the scrub at emission no longer recognises
-    (`jane@example` has no dotted domain; 24 of a token's 32 characters are not the token)."""
+    """Untrusted `text` for an event, cut to `limit` characters and scrubbed before it is cut: cut first, it
+    could keep a fragment no scrub recognises (`jane@example` has no dotted domain; 24 of a token's 32
+    characters). Text that fits is scrubbed once, at emission: scrubbing it here too cost 4 us an upload."""
     if len(text) <= limit:
         return text
     return text_redact(text, tuple(secrets))[:limit]
 
 
-def _scrubbed(value: Any, secrets: tuple[str, ...], namespace: str | None = None) -> Any:
-    """`value` (parsed JSON) scrubbed; `namespace`: the top-level field it is under. Keys lose e-mails
-    and credentials, never a known secret (a token `http` would rename a namespace)."""
+def _scrubbed(value: Any, secrets: tuple[str, ...], kept: frozenset[FieldName], namespace: str | None = None) -> Any:
+    """`value` (parsed JSON) scrubbed but for the `kept` fields; `namespace`: the top-level field it is
+    under. Keys lose e-mails and credentials, never a known secret (a token `http` would rename a namespace)."""
     if type(value) is str:
         return text_redact(value, secrets)
     if type(value) is list:
-        return [_scrubbed(item, secrets, namespace) for item in value]
+        return [_scrubbed(item, secrets, kept, namespace) for item in value]
     if type(value) is not dict:
         return value
     out = {}
     for key, item in value.items():
-        if (key if namespace is None else (namespace, key)) in KEPT_WHOLE:
+        if (key if namespace is None else (namespace, key)) in kept:
             out[key] = item
         else:
-            out[text_redact(key)] = _scrubbed(item, secrets, key if namespace is None else namespace)
+            out[text_redact(key)] = _scrubbed(item, secrets, kept, key if namespace is None else namespace)
     return out
 
 
@@ -214,4 +282,4 @@ def redact_line(line: bytes, secrets: Iterable[str] = ()) -> bytes:
             found += (secret,)
     if not found and not _suspect(line):
         return line
-    return orjson.dumps(_scrubbed(orjson.loads(line), found))
+    return orjson.dumps(_scrubbed(orjson.loads(line), found, kept_whole()))

@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from logging_policy.adaptive import MAX_KEYS, OVERFLOW_KEY, AdaptiveRates, key_paths, sampling_key
+from logging_policy.vocabulary import vocabulary
 
 TIERS = ("new", "light", "moderate", "heavy")
-# Business facts an admin may mark critical (always kept). Adding a fact in code? List it here.
-BUSINESS_EVENTS = ("trip_created", "gas_mode_entered", "trip_finalized", "charging_session_started",
-                   "charging_session_closed", "refuel_detected", "weather_catch_up_queued")
 # Audit facts no policy can sample away: a policy change must always leave a trace, and so must
 # a change that reached the processes late because its publish was lost (policy_republished).
 AUDIT_EVENTS = frozenset({"policy_changed", "policy_republished"})
@@ -52,7 +50,8 @@ class PolicySnapshot:
     new_vehicle_days: int = 30
     new_vehicle_rate: float = 0.25
     always_keep_tiers: frozenset[str] = frozenset({"heavy"})
-    critical_events: frozenset[str] = frozenset(BUSINESS_EVENTS) | AUDIT_EVENTS
+    # Every business fact the apps registered (logging_policy/vocabulary.py), read when the snapshot is made.
+    critical_events: frozenset[str] = field(default_factory=lambda: business_events() | AUDIT_EVENTS)
     dry_run: bool = False
     default_budget_per_minute: int = DEFAULT_BUDGET_PER_MINUTE
     key_fields: tuple[str, ...] = DEFAULT_KEY_FIELDS
@@ -197,17 +196,17 @@ def decide(policy: PolicySnapshot, event: Mapping[str, Any], rates: AdaptiveRate
     return _budgeted(policy, reason, rate, trace_id, operation, event, rates)
 
 
+def business_events() -> frozenset[str]:
+    """The business facts an admin may mark critical: those the apps registered."""
+    return frozenset(vocabulary().business_events)
+
+
 def default_policy() -> PolicySnapshot:
-    """The seeded defaults (migrations 0002 and later write the same), used when no policy is readable."""
-    trip_ops = ("trip_finalize", "trip_weather")
+    """The seeded defaults (migrations 0002 and later write the same), used when no policy is readable:
+    the rules the apps registered for their operations, and logging_policy's own."""
     return PolicySnapshot(
         rules={
-            "telemetry_upload": OperationRule(sample_rate=0.05),
-            **{name: OperationRule(sample_rate=1.0) for name in trip_ops},
-            # Beat's sweep, every minute: idle it is noise. One that closed or queued something carries
-            # a critical fact, one that failed is an error: kept whole either way.
-            "trips_close_stale": OperationRule(sample_rate=0.01),
-            "external_api.weather": OperationRule(sample_rate=1.0),
+            **vocabulary().rules,
             # Beat runs it every few seconds; a run that republished is kept whole (AUDIT_EVENTS).
             "policy_sync": OperationRule(sample_rate=0.001),
         }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, JsonResponse
 
-from logging_policy.responses import error_response
+from logging_policy.responses import error_response, exception_response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -17,4 +19,5 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return error_response("E500")
+    """Django calls it while handling the exception (one raised outside a view: in a middleware)."""
+    return exception_response(sys.exc_info()[1])

@@ -173,8 +173,8 @@ CREATE TABLE IF NOT EXISTS wide_events
     `timings_ms.parked_detect` Nullable(Float64),
     `timings_ms.db_insert` Nullable(Float64),
     `timings_ms.trip_update` Nullable(Float64),
-    `timings_ms.queue_wait` Nullable(Float64),
     `timings_ms.trip_compute` Nullable(Float64),
+    `timings_ms.queue_wait` Nullable(Float64),
     `_raw` String CODEC(ZSTD(3))
 )
 ENGINE = MergeTree

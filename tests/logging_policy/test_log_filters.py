@@ -12,8 +12,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils.log import log_response
 
-from logging_policy.log_filters import UPLOAD_PREFIX, PlainLogRedactFilter, plain_log_redact, routed_path
+from logging_policy.log_filters import PlainLogRedactFilter, plain_log_redact, routed_path
 from logging_policy.redact import token_shaped
+from telemetry.event_vocabulary import UPLOAD_PREFIX
 from telemetry.tokens import token_generate
 
 TOKEN = "S3cretUpl0adT0kenXYZ"

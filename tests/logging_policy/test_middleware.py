@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
@@ -18,6 +19,7 @@ from logging_policy.middleware import (
     traceparent_parse,
     unrouted_path,
 )
+from logging_policy.views import server_error
 from telemetry.drive_sim import DrivePlan, drive_readings
 from tests.telemetry.budget import steady_upload_queries
 
@@ -89,6 +91,19 @@ def test_raising_view_answers_json_500_and_emits_one_event(client, wide_events) 
     assert event["error"]["code"] == "E500" and event["error"]["type"] == "RuntimeError"
     assert "the view fell over" in event["error"]["message"]
     assert event["request_id"] == response["X-Request-ID"]
+
+
+def test_the_500_handler_answers_as_the_middleware_does() -> None:
+    """Django calls handler500 inside its `except`: a database fault raised outside a view (in a
+    middleware) answers 503 with Retry-After, as one from a view does; anything else E500."""
+    request = RequestFactory().get("/")
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError:
+        outage = server_error(request)
+    assert (outage.status_code, outage["Retry-After"], orjson.loads(outage.content)["error"]["code"]) == (503, "5", "E200")
+    plain = server_error(request)
+    assert (plain.status_code, orjson.loads(plain.content)["error"]["code"]) == (500, "E500")
 
 
 def test_admin_page_emits_one_event(client, wide_events) -> None:
