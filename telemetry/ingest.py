@@ -88,8 +88,6 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
         event.set("trip", previous_trips_closed=len(previous))
 
     values = upload.values
-    reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=at,
-                      raw=upload.unknown, rejected=upload.rejected, **values)
     in_order = at >= trip.last_reading_at  # the detectors need time order
     # The trip's first stored reading inherits the parked state (fuel window, charging) of the last trip;
     # counted, not `created`, so a first reading refused with a 503 and retried still inherits.
@@ -101,11 +99,16 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
     if parked is not None and connection.vendor == "postgresql":
         # Steady state: the reading and its trip's counters, gas and parked state in one statement.
         gas, entered = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=soc_of(values))
+        received_at = timezone.now()
+        row = {**values, "vehicle_id": vehicle.pk, "trip_id": trip.pk, "session": upload.session, "recorded_at": at,
+               "received_at": received_at, "raw": upload.unknown, "rejected": upload.rejected}
         with event.timer("db_insert"):
-            reading_id = reading_insert_and_count(reading, at=at, received_at=timezone.now(), also={**gas, **parked})
+            reading_id = reading_insert_and_count(row, at=at, received_at=received_at, also={**gas, **parked})
         if reading_id is not None and entered:
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas["gas_mode_entered_at"], gas["soc_at_gas_entry"]
     else:
+        reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=at,
+                          raw=upload.unknown, rejected=upload.rejected, **values)
         reading_id, entered = _reading_store(vehicle=vehicle, trip=trip, reading=reading, values=values,
                                              run_parked=in_order, new_trip=first_reading)
     if reading_id is None:
