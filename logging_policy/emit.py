@@ -130,6 +130,7 @@ def event_emit(event: WideEvent) -> bool:
         counters_record(operation=data.get("operation", ""), decision=decision)
         if not decision.keep:
             return False
+        event.complete_kept()
         if logger.isEnabledFor(_INFO):
             _write(serialize(data, event.secrets))
         return True

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from logging_policy.current import current_event
+from logging_policy.events import WideEvent
 from telemetry.enqueue import TRIP_FINALIZE, task_enqueue_on_commit
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
@@ -150,8 +151,9 @@ def _reading_store(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: di
     return reading_id, entered
 
 
-def upload_describe(upload: TorqueUpload) -> dict[str, object]:
-    """What the reading held, for the event: facts, not the raw values (no exact position)."""
+def upload_describe(upload: TorqueUpload, event: WideEvent | None = None) -> dict[str, object]:
+    """What the reading held, for `event` (the current one by default): facts, not the raw values (no
+    exact position). The session is the client's text: `event` learns the secrets it may hold."""
     v = upload.values
     rpm = v.get("engine_rpm")
     soc, soc_source = soc_pick(v.get("soc_pct"), v.get("soc_raw_pct"))
@@ -159,7 +161,7 @@ def upload_describe(upload: TorqueUpload) -> dict[str, object]:
     return {
         "message_kind": upload.kind,
         "protocol_version": upload.protocol_version,
-        "session": current_event().client_text(upload.session, 64),
+        "session": (event or current_event()).client_text(upload.session, 64),
         "trip_key": upload.trip_key,
         "reading_at": upload.recorded_at,  # orjson writes it as isoformat() would, without a 1 us call here
         "key_count": upload.key_count,
