@@ -65,16 +65,20 @@ def _odometer_sql(comparison: str, order: str) -> str:
 
 
 @cache
-def _vehicle_sql(with_trip: bool) -> str:
-    vehicles, stats = _columns(Vehicle, "v")[0], _columns(VehicleStats, "s")[0]
+def _vehicle_sql(with_trip: bool, with_vehicle: bool = True) -> str:
+    """The upload's first statement: by token hash, the vehicle and its stats row (`with_vehicle`; else only
+    the check that a vehicle has that hash and id), and with `with_trip` the trip of a key and the odometers."""
+    selected = [f"{_columns(Vehicle, 'v')[0]}, {_columns(VehicleStats, 's')[0]}"] if with_vehicle else []
     # With the trip come the odometer check's neighbours (telemetry/odometer.py), in the same statement.
-    trips = (f", {_columns(Trip, 't')[0]}, {_odometer_sql('<', 'DESC')}, {_odometer_sql('>', 'ASC')}"
-             if with_trip else "")
+    if with_trip:
+        selected.append(f"{_columns(Trip, 't')[0]}, {_odometer_sql('<', 'DESC')}, {_odometer_sql('>', 'ASC')}")
+    stats = (f" LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')}"
+             if with_vehicle else "")
     join = (f" LEFT OUTER JOIN {_q(Trip._meta.db_table)} t ON t.{_q('vehicle_id')} = v.{_q('id')} "
             f"AND t.{_q('trip_key')} = %s" if with_trip else "")
-    return (f"SELECT {vehicles}, {stats}{trips} FROM {_q(Vehicle._meta.db_table)} v "
-            f"LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')}{join} "
-            f"WHERE v.{_q('token_hash')} = %s LIMIT 1")
+    by_id = "" if with_vehicle else f"v.{_q('id')} = %s AND "
+    return (f"SELECT {', '.join(selected)} FROM {_q(Vehicle._meta.db_table)} v{stats}{join} "
+            f"WHERE {by_id}v.{_q('token_hash')} = %s LIMIT 1")
 
 
 def _vehicle_row(row: tuple[Any, ...]) -> Vehicle:
@@ -115,8 +119,25 @@ def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str, at: dateti
     if row is None:
         return UploadTarget(None, None)
     vehicle = _vehicle_row(row)
+    return _with_trip(vehicle, row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):])
+
+
+def trip_by_known_vehicle(vehicle: Vehicle, *, token_hash: str, trip_key: str,
+                          at: datetime | None = None) -> UploadTarget | None:
+    """`vehicle_and_trip_by_token_hash` for a vehicle already read (with its stats): the same statement
+    without the vehicle's columns, by its id; None when the vehicle no longer has `token_hash` (reset) or
+    no longer exists."""
+    with connection.cursor() as cursor:
+        when = connection.ops.adapt_datetimefield_value(at) if at is not None else None
+        cursor.execute(_vehicle_sql(True, with_vehicle=False), [when, when, trip_key, vehicle.pk, token_hash])
+        row = cursor.fetchone()
+    return _with_trip(vehicle, row) if row is not None else None
+
+
+def _with_trip(vehicle: Vehicle, row: tuple[Any, ...]) -> UploadTarget:
+    """The target from the trip's columns and the two odometers at the end of `row`."""
     before, after = row[-2:]
-    trip_row = row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):-2]
+    trip_row = row[:-2]
     if trip_row[0] is None:
         return UploadTarget(vehicle, None, before, after)
     trip = _instance(Trip, "t", trip_row)
