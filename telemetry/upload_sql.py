@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 
 from django.db import connection
@@ -231,9 +231,13 @@ def _reading_stored(sql: str, params: list[Any]) -> int | None:
     return row[0] if row is not None else None
 
 
-def _counter_assignments(*, at: datetime, received_at: datetime,
-                         also: Mapping[str, object]) -> tuple[list[str], list[Any]]:
-    """The trip UPDATE's SET list: widen the time span to `at`, count one reading, set the fields in `also`."""
+@lru_cache(maxsize=128)  # one entry per combination of fields the detectors set: a handful
+def _counter_sql(names: tuple[str, ...]) -> tuple[str, tuple[Field, ...]]:
+    """The trip UPDATE's SET list for `names` (fields or attnames of Trip) and their fields.
+
+    Widen the time span to `at`, count one reading, set the named fields. Built once per combination:
+    quoting the names through `connection.ops` on every upload cost more than the UPDATE's own Python.
+    """
     greatest, least = ("MAX", "MIN") if connection.vendor == "sqlite" else ("GREATEST", "LEAST")
     table = _q(Trip._meta.db_table)
     assignments = [
@@ -247,13 +251,19 @@ def _counter_assignments(*, at: datetime, received_at: datetime,
         # A new reading lets the next new session queue the trip's finalization again (once).
         f"{_q('finalize_queued_at')} = NULL",
     ]
-    stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
-    params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection), False]
-    for name, value in also.items():
-        field = cast(Field, Trip._meta.get_field(name))  # a column of the trip, not a relation
-        assignments.append(f"{_q(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    return assignments, params
+    fields = tuple(cast(Field, Trip._meta.get_field(name)) for name in names)  # columns, not relations
+    assignments.extend(f"{_q(field.column)} = %s" for field in fields)
+    return ", ".join(assignments), fields
+
+
+def _counter_assignments(*, at: datetime, received_at: datetime,
+                         also: Mapping[str, object]) -> tuple[str, list[Any]]:
+    """The trip UPDATE's SET list and its parameters (see `_counter_sql`)."""
+    sql, fields = _counter_sql(tuple(also))
+    stamp = connection.ops.adapt_datetimefield_value  # the three times are aware: what their field would send
+    params: list[Any] = [stamp(at), stamp(at), stamp(received_at), False]
+    params.extend(field.get_db_prep_save(value, connection) for field, value in zip(fields, also.values(), strict=True))
+    return sql, params
 
 
 def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, also: Mapping[str, object]) -> None:
@@ -262,7 +272,7 @@ def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, a
     assignments, params = _counter_assignments(at=at, received_at=received_at, also=also)
     params.append(trip_id)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_q(Trip._meta.db_table)} SET {', '.join(assignments)} WHERE {_q('id')} = %s", params)
+        cursor.execute(f"UPDATE {_q(Trip._meta.db_table)} SET {assignments} WHERE {_q('id')} = %s", params)
 
 
 def reading_insert_and_count(row: Mapping[str, Any], *, at: datetime, received_at: datetime,
@@ -276,9 +286,13 @@ def reading_insert_and_count(row: Mapping[str, Any], *, at: datetime, received_a
     CTE: callers use the two statements there. No model instance: building one cost more than the insert's
     own Python.
     """
-    _, insert = _reading_fields()
     assignments, params = _counter_assignments(at=at, received_at=received_at, also=also)
+    return _reading_stored(_insert_and_count_sql(assignments), [*reading_params(row), *params, row["trip_id"]])
+
+
+@lru_cache(maxsize=128)
+def _insert_and_count_sql(assignments: str) -> str:
+    _, insert = _reading_fields()
     table = _q(Trip._meta.db_table)
-    sql = (f"WITH r AS ({insert}) UPDATE {table} SET {', '.join(assignments)} FROM r "
-           f"WHERE {table}.{_q('id')} = %s RETURNING r.{_q(Reading._meta.pk.column)}")
-    return _reading_stored(sql, [*reading_params(row), *params, row["trip_id"]])
+    return (f"WITH r AS ({insert}) UPDATE {table} SET {assignments} FROM r "
+            f"WHERE {table}.{_q('id')} = %s RETURNING r.{_q(Reading._meta.pk.column)}")
