@@ -28,9 +28,8 @@ START = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     fake = Clock()
     monkeypatch.setattr(auth, "clock", fake)
-    auth.vehicle_cache_forget()
     yield fake
-    auth.vehicle_cache_forget()
+    auth.vehicle_cache_forget()  # entries stamped with the fake clock
 
 
 @pytest.mark.django_db
