@@ -87,7 +87,7 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     add("queries", "queries per steady-state upload", lambda x: f"{x['queries']} (+ "
         f"{'/'.join(x['transaction_control']) or 'none'})", "2", lambda x: x["queries"] <= 2)
     add("sampling", "sampling decisions/s (1M events)", lambda x: f"{x['decisions_per_s']:,} "
-        f"({x['decide_us']} us)", "-", lambda x: True)
+        f"({x['decide_us']} us)", "<= 3 us", lambda x: x["decide_us"] <= 3)
     add("sampling", "sampling: weighted count error", lambda x: f"{x['weighted_error_pct']:+.2f} % "
         f"(worst profile {x['worst_profile_error_pct']:.2f} %)", "~0", lambda x: abs(x["weighted_error_pct"]) < 2)
     add("stats", "stats refresh all, 10k vehicles", lambda x: f"{x['refresh_all_s'].get('10000', float('nan')):.2f} s "

@@ -8,7 +8,7 @@ and the task hooks do).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -59,6 +59,9 @@ class _NullEvent:
 
     def redact_value(self, secret: str) -> bool:
         return False
+
+    def set_when_kept(self, namespace: str, build: Callable[[WideEvent], Mapping[str, Any]]) -> None:
+        pass
 
     def rollback_guard(self) -> AbstractContextManager[None]:
         return nullcontext()

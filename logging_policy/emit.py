@@ -103,6 +103,13 @@ def event_emit(event: WideEvent) -> bool:
         policy = policy_current()
         RATES.advance()
         decision = decide(policy, data, RATES)
+        operation = data.get("operation", "")
+        if decision.key:
+            # After the decision: an event's keep probability depends only on the events before it.
+            RATES.record(decision.key, budget_per_minute(policy, operation))
+        counters_record(operation=operation, decision=decision)
+        if not decision.keep:
+            return False  # most events: nothing below is for them
         sampling: dict[str, Any] = {
             "reason": decision.reason,
             "rate": decision.rate,
@@ -116,13 +123,9 @@ def event_emit(event: WideEvent) -> bool:
             sampling["dry_run"] = True
             sampling["would_keep"] = decision.would_keep
         if decision.key:
-            # After the decision: an event's keep probability depends only on the events before it.
-            RATES.record(decision.key, budget_per_minute(policy, data.get("operation", "")))
             sampling["key"] = decision.key
         data["sampling"] = sampling
-        counters_record(operation=data.get("operation", ""), decision=decision)
-        if not decision.keep:
-            return False
+        event.complete_kept()
         if logger.isEnabledFor(_INFO):
             _write(serialize(data, event.secrets))
         return True

@@ -8,7 +8,7 @@ opened it (the middleware or the task hooks), through `logging_policy.emit.event
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ from logging_policy.rounding import half_up
 class WideEvent:
     """A mutable event: nested namespaces of plain values, timers and one error."""
 
-    __slots__ = ("data", "secrets", "_started", "_emitted", "_shared", "_timed")
+    __slots__ = ("data", "secrets", "_started", "_emitted", "_shared", "_timed", "_when_kept")
 
     def __init__(self, *, operation: str, kind: str, request_id: str | None = None, trace_id: str | None = None,
                  shared: Mapping[str, dict[str, Any]] | None = None, shared_names: frozenset[str] | None = None
@@ -34,6 +34,7 @@ class WideEvent:
         self._emitted = False
         # Unrounded running totals of the timers; `timings_ms` shows each rounded to the microsecond.
         self._timed: dict[str, float] = {}
+        self._when_kept: list[tuple[str, Callable[[WideEvent], Mapping[str, Any]]]] = []
         if shared_names is None:
             shared_names = frozenset(shared) if shared else frozenset()
         self._shared = shared_names  # copied before a write (`_namespace`)
@@ -101,6 +102,24 @@ class WideEvent:
             self.data[namespace] = fields if fresh else dict(fields)
         else:
             (self._namespace(namespace) if namespace in self._shared else ns).update(fields)
+
+    def set_when_kept(self, namespace: str, build: Callable[[WideEvent], Mapping[str, Any]]) -> None:
+        """Fields only a written event needs (not sampling): `build(event)` runs at emission if the event is
+        kept, before it is serialized; what `set` puts in `namespace` meanwhile wins. Most events are
+        dropped, so most never pay for them."""
+        self._when_kept.append((namespace, build))
+
+    def complete_kept(self) -> None:
+        """Run the `set_when_kept` builders (emission, once the event is kept)."""
+        for namespace, build in self._when_kept:
+            try:
+                fields = build(self)
+            except Exception as exc:  # noqa: BLE001 - describing the work must not lose its event
+                self.note_warning("E500", f"event enrichment failed: {type(exc).__name__}")
+                continue
+            present = self.data.get(namespace)
+            self.set(namespace, {**fields, **present} if present else fields)
+        self._when_kept.clear()
 
     def redact_value(self, secret: str) -> bool:
         """Never write `secret` in this event: every occurrence becomes "[redacted]" at emission.
@@ -193,9 +212,11 @@ class WideEvent:
         """`with event.rollback_guard(), transaction.atomic():` when the block raises, whatever it set on the event
         is undone, so that facts describe committed work only; its errors, warnings, timings and queries stay."""
         saved = {key: _namespace_copy(value) for key, value in self.data.items() if key not in OUTCOME_FIELDS}
+        builders = len(self._when_kept)
         try:
             yield
         except BaseException:
+            del self._when_kept[builders:]
             for key in [key for key in self.data if key not in OUTCOME_FIELDS and key not in saved]:
                 del self.data[key]
             self.data.update(saved)

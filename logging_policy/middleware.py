@@ -89,12 +89,10 @@ class WideEventMiddleware:
                 event.data["request_id"] = new_ids()[0]
         user_agent = event.client_text(meta.get("HTTP_USER_AGENT", ""), 200)
         size = content_length(meta.get("CONTENT_LENGTH"))
-        event.set(
-            "http",
-            method=request.method,
-            user_agent=user_agent,
-            client_network=client_network(meta.get("REMOTE_ADDR", "")),
-        )
+        event.set("http", method=request.method, user_agent=user_agent)
+        # Not read by sampling: worked out only for a kept event.
+        address = meta.get("REMOTE_ADDR", "")
+        event.set_when_kept("http", lambda _: {"client_network": client_network(address)})
         if size is not None:
             event.set("http", request_size_bytes=size)
         request.wide_event = event  # type: ignore[attr-defined]

@@ -47,7 +47,8 @@ def trace_id_drawing(*, below: float = 1.0, at_least: float = 0.0, skip: int = 0
     """A trace id whose draw lies in [at_least, below): kept (or dropped) at a known rate, for tests."""
     n = 0
     while True:
-        trace_id = f"{n + 1:032x}"  # an all-zero trace id is invalid (W3C)
+        # Spread over the id space (a W3C id's low bits are its draw): counting 1, 2, 3 draws next to 0.
+        trace_id = f"{(n + 1) * 0x9E3779B97F4A7C15B7E151628AED2A6B % 2**128:032x}"
         n += 1
         if at_least <= trace_draw(trace_id) < below:
             if skip == 0:

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from logging_policy.current import current_event
+from logging_policy.events import WideEvent
 from telemetry.enqueue import TRIP_FINALIZE, task_enqueue_on_commit
 from telemetry.gasmode import ENGINE_ON_RPM
 from telemetry.models import PidDescription, Reading, Trip, Vehicle
@@ -88,8 +89,6 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
         event.set("trip", previous_trips_closed=len(previous))
 
     values = upload.values
-    reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=at,
-                      raw=upload.unknown, rejected=upload.rejected, **values)
     in_order = at >= trip.last_reading_at  # the detectors need time order
     # The trip's first stored reading inherits the parked state (fuel window, charging) of the last trip;
     # counted, not `created`, so a first reading refused with a 503 and retried still inherits.
@@ -101,11 +100,16 @@ def upload_ingest(*, vehicle: Vehicle, upload: TorqueUpload, trip: Trip | None) 
     if parked is not None and connection.vendor == "postgresql":
         # Steady state: the reading and its trip's counters, gas and parked state in one statement.
         gas, entered = trip_gas_step(trip=trip, at=at, rpm=values.get("engine_rpm"), soc=soc_of(values))
+        received_at = timezone.now()
+        row = {**values, "vehicle_id": vehicle.pk, "trip_id": trip.pk, "session": upload.session, "recorded_at": at,
+               "received_at": received_at, "raw": upload.unknown, "rejected": upload.rejected}
         with event.timer("db_insert"):
-            reading_id = reading_insert_and_count(reading, at=at, received_at=timezone.now(), also={**gas, **parked})
+            reading_id = reading_insert_and_count(row, at=at, received_at=received_at, also={**gas, **parked})
         if reading_id is not None and entered:
             trip.gas_mode_entered_at, trip.soc_at_gas_entry = gas["gas_mode_entered_at"], gas["soc_at_gas_entry"]
     else:
+        reading = Reading(vehicle=vehicle, trip=trip, session=upload.session, recorded_at=at,
+                          raw=upload.unknown, rejected=upload.rejected, **values)
         reading_id, entered = _reading_store(vehicle=vehicle, trip=trip, reading=reading, values=values,
                                              run_parked=in_order, new_trip=first_reading)
     if reading_id is None:
@@ -147,8 +151,9 @@ def _reading_store(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: di
     return reading_id, entered
 
 
-def upload_describe(upload: TorqueUpload) -> dict[str, object]:
-    """What the reading held, for the event: facts, not the raw values (no exact position)."""
+def upload_describe(upload: TorqueUpload, event: WideEvent | None = None) -> dict[str, object]:
+    """What the reading held, for `event` (the current one by default): facts, not the raw values (no
+    exact position). The session is the client's text: `event` learns the secrets it may hold."""
     v = upload.values
     rpm = v.get("engine_rpm")
     soc, soc_source = soc_pick(v.get("soc_pct"), v.get("soc_raw_pct"))
@@ -156,7 +161,7 @@ def upload_describe(upload: TorqueUpload) -> dict[str, object]:
     return {
         "message_kind": upload.kind,
         "protocol_version": upload.protocol_version,
-        "session": current_event().client_text(upload.session, 64),
+        "session": (event or current_event()).client_text(upload.session, 64),
         "trip_key": upload.trip_key,
         "reading_at": upload.recorded_at,  # orjson writes it as isoformat() would, without a 1 us call here
         "key_count": upload.key_count,

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 
 from django.db import connection
-from django.db.models import Field, FloatField, Model
+from django.db.models import CharField, DateTimeField, Field, FloatField, ForeignKey, Model
 
 from telemetry.models import Reading, Trip, Vehicle, VehicleStats
 
@@ -65,16 +65,20 @@ def _odometer_sql(comparison: str, order: str) -> str:
 
 
 @cache
-def _vehicle_sql(with_trip: bool) -> str:
-    vehicles, stats = _columns(Vehicle, "v")[0], _columns(VehicleStats, "s")[0]
+def _vehicle_sql(with_trip: bool, with_vehicle: bool = True) -> str:
+    """The upload's first statement: by token hash, the vehicle and its stats row (`with_vehicle`; else only
+    the check that a vehicle has that hash and id), and with `with_trip` the trip of a key and the odometers."""
+    selected = [f"{_columns(Vehicle, 'v')[0]}, {_columns(VehicleStats, 's')[0]}"] if with_vehicle else []
     # With the trip come the odometer check's neighbours (telemetry/odometer.py), in the same statement.
-    trips = (f", {_columns(Trip, 't')[0]}, {_odometer_sql('<', 'DESC')}, {_odometer_sql('>', 'ASC')}"
-             if with_trip else "")
+    if with_trip:
+        selected.append(f"{_columns(Trip, 't')[0]}, {_odometer_sql('<', 'DESC')}, {_odometer_sql('>', 'ASC')}")
+    stats = (f" LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')}"
+             if with_vehicle else "")
     join = (f" LEFT OUTER JOIN {_q(Trip._meta.db_table)} t ON t.{_q('vehicle_id')} = v.{_q('id')} "
             f"AND t.{_q('trip_key')} = %s" if with_trip else "")
-    return (f"SELECT {vehicles}, {stats}{trips} FROM {_q(Vehicle._meta.db_table)} v "
-            f"LEFT OUTER JOIN {_q(VehicleStats._meta.db_table)} s ON s.{_q('vehicle_id')} = v.{_q('id')}{join} "
-            f"WHERE v.{_q('token_hash')} = %s LIMIT 1")
+    by_id = "" if with_vehicle else f"v.{_q('id')} = %s AND "
+    return (f"SELECT {', '.join(selected)} FROM {_q(Vehicle._meta.db_table)} v{stats}{join} "
+            f"WHERE {by_id}v.{_q('token_hash')} = %s LIMIT 1")
 
 
 def _vehicle_row(row: tuple[Any, ...]) -> Vehicle:
@@ -115,8 +119,25 @@ def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str, at: dateti
     if row is None:
         return UploadTarget(None, None)
     vehicle = _vehicle_row(row)
+    return _with_trip(vehicle, row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):])
+
+
+def trip_by_known_vehicle(vehicle: Vehicle, *, token_hash: str, trip_key: str,
+                          at: datetime | None = None) -> UploadTarget | None:
+    """`vehicle_and_trip_by_token_hash` for a vehicle already read (with its stats): the same statement
+    without the vehicle's columns, by its id; None when the vehicle no longer has `token_hash` (reset) or
+    no longer exists."""
+    with connection.cursor() as cursor:
+        when = connection.ops.adapt_datetimefield_value(at) if at is not None else None
+        cursor.execute(_vehicle_sql(True, with_vehicle=False), [when, when, trip_key, vehicle.pk, token_hash])
+        row = cursor.fetchone()
+    return _with_trip(vehicle, row) if row is not None else None
+
+
+def _with_trip(vehicle: Vehicle, row: tuple[Any, ...]) -> UploadTarget:
+    """The target from the trip's columns and the two odometers at the end of `row`."""
     before, after = row[-2:]
-    trip_row = row[len(Vehicle._meta.concrete_fields) + len(VehicleStats._meta.concrete_fields):-2]
+    trip_row = row[:-2]
     if trip_row[0] is None:
         return UploadTarget(vehicle, None, before, after)
     trip = _instance(Trip, "t", trip_row)
@@ -138,22 +159,54 @@ def trip_by_key(*, vehicle_id: int, trip_key: str) -> Trip | None:
     return _instance(Trip, "t", row) if row is not None else None
 
 
+# How each inserted column's value is prepared: preparing every value through its field (get_db_prep_save)
+# cost 50 us of an upload's CPU, mostly the two foreign keys and the two times.
+_FLOAT, _AS_IS, _DATETIME, _FIELD = range(4)
+
+
+def _kind(field: Field) -> int:
+    if type(field) is FloatField:
+        return _FLOAT
+    if isinstance(field, ForeignKey) or type(field) is CharField:
+        return _AS_IS  # an int id, a str: what the field would send
+    if type(field) is DateTimeField:
+        return _DATETIME
+    return _FIELD
+
+
 @cache
-def _reading_fields() -> tuple[list[tuple[Field, bool]], str]:
-    """(field, is a plain FloatField) per inserted column, and the INSERT statement."""
+def _reading_fields() -> tuple[list[tuple[Field, int]], str]:
+    """(field, how its value is prepared) per inserted column, and the INSERT statement."""
     fields = [f for f in Reading._meta.concrete_fields if not f.primary_key]
     sql = (f"INSERT INTO {_q(Reading._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING "
            f"RETURNING {_q(Reading._meta.pk.column)}")
-    return [(f, type(f) is FloatField) for f in fields], sql
+    return [(f, _kind(f)) for f in fields], sql
 
 
-def _prepared(field: Field, is_float: bool, instance: Model) -> Any:
-    if is_float:  # most columns: a float or None from the parser needs no preparation
-        value = getattr(instance, field.attname)
-        if value is None or type(value) is float:
-            return value
-    return field.get_db_prep_save(field.pre_save(instance, True), connection)
+def reading_params(row: Mapping[str, Any]) -> list[Any]:
+    """The INSERT's parameters for a reading given as attname -> value, as the ORM would send them.
+
+    A float column missing from `row` is NULL; every other column must be in it (`received_at` too).
+    """
+    fields, _ = _reading_fields()
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = []
+    for field, kind in fields:
+        value = row.get(field.attname)
+        if kind == _FLOAT:
+            if value is None or type(value) is float:
+                params.append(value)
+                continue
+        elif kind == _AS_IS:
+            if type(value) is int or type(value) is str:
+                params.append(value)
+                continue
+        elif kind == _DATETIME and type(value) is datetime and value.tzinfo is not None:
+            params.append(adapt(value))
+            continue
+        params.append(field.get_db_prep_save(value, connection))
+    return params
 
 
 def reading_insert(reading: Reading) -> int | None:
@@ -163,25 +216,28 @@ def reading_insert(reading: Reading) -> int | None:
     retries of one upload cannot both be stored.
     """
     fields, sql = _reading_fields()
-    values = [_prepared(f, is_float, reading) for f, is_float in fields]
-    return _reading_stored(reading, sql, values)
+    reading_id = _reading_stored(sql, reading_params({f.attname: f.pre_save(reading, True) for f, _ in fields}))
+    if reading_id is not None:
+        reading.pk = reading_id
+        reading._state.adding = False
+    return reading_id
 
 
-def _reading_stored(reading: Reading, sql: str, params: list[Any]) -> int | None:
-    """Run a statement returning the new reading's id (no row: a duplicate); mark `reading` saved."""
+def _reading_stored(sql: str, params: list[Any]) -> int | None:
+    """Run a statement returning the new reading's id (no row: a duplicate)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    reading.pk = row[0]
-    reading._state.adding = False
-    return row[0]
+    return row[0] if row is not None else None
 
 
-def _counter_assignments(*, at: datetime, received_at: datetime,
-                         also: Mapping[str, object]) -> tuple[list[str], list[Any]]:
-    """The trip UPDATE's SET list: widen the time span to `at`, count one reading, set the fields in `also`."""
+@lru_cache(maxsize=128)  # one entry per combination of fields the detectors set: a handful
+def _counter_sql(names: tuple[str, ...]) -> tuple[str, tuple[Field, ...]]:
+    """The trip UPDATE's SET list for `names` (fields or attnames of Trip) and their fields.
+
+    Widen the time span to `at`, count one reading, set the named fields. Built once per combination:
+    quoting the names through `connection.ops` on every upload cost more than the UPDATE's own Python.
+    """
     greatest, least = ("MAX", "MIN") if connection.vendor == "sqlite" else ("GREATEST", "LEAST")
     table = _q(Trip._meta.db_table)
     assignments = [
@@ -195,13 +251,19 @@ def _counter_assignments(*, at: datetime, received_at: datetime,
         # A new reading lets the next new session queue the trip's finalization again (once).
         f"{_q('finalize_queued_at')} = NULL",
     ]
-    stamp = Trip._meta.get_field("last_reading_at").get_db_prep_save
-    params: list[Any] = [stamp(at, connection), stamp(at, connection), stamp(received_at, connection), False]
-    for name, value in also.items():
-        field = cast(Field, Trip._meta.get_field(name))  # a column of the trip, not a relation
-        assignments.append(f"{_q(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    return assignments, params
+    fields = tuple(cast(Field, Trip._meta.get_field(name)) for name in names)  # columns, not relations
+    assignments.extend(f"{_q(field.column)} = %s" for field in fields)
+    return ", ".join(assignments), fields
+
+
+def _counter_assignments(*, at: datetime, received_at: datetime,
+                         also: Mapping[str, object]) -> tuple[str, list[Any]]:
+    """The trip UPDATE's SET list and its parameters (see `_counter_sql`)."""
+    sql, fields = _counter_sql(tuple(also))
+    stamp = connection.ops.adapt_datetimefield_value  # the three times are aware: what their field would send
+    params: list[Any] = [stamp(at), stamp(at), stamp(received_at), False]
+    params.extend(field.get_db_prep_save(value, connection) for field, value in zip(fields, also.values(), strict=True))
+    return sql, params
 
 
 def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, also: Mapping[str, object]) -> None:
@@ -210,22 +272,27 @@ def trip_counters_update(*, trip_id: int, at: datetime, received_at: datetime, a
     assignments, params = _counter_assignments(at=at, received_at=received_at, also=also)
     params.append(trip_id)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_q(Trip._meta.db_table)} SET {', '.join(assignments)} WHERE {_q('id')} = %s", params)
+        cursor.execute(f"UPDATE {_q(Trip._meta.db_table)} SET {assignments} WHERE {_q('id')} = %s", params)
 
 
-def reading_insert_and_count(reading: Reading, *, at: datetime, received_at: datetime,
+def reading_insert_and_count(row: Mapping[str, Any], *, at: datetime, received_at: datetime,
                              also: Mapping[str, object]) -> int | None:
-    """`reading_insert` and `trip_counters_update` of `reading.trip_id` as one PostgreSQL statement:
+    """`reading_insert` of the reading `row` (attname -> value, `received_at` included) and
+    `trip_counters_update` of its `trip_id` as one PostgreSQL statement:
     `WITH r AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id) UPDATE trip ... FROM r RETURNING r.id`.
 
     The trip is updated only when the reading was stored (a duplicate changes nothing and returns None);
     one statement is its own transaction, so the two still commit together. SQLite has no INSERT in a
-    CTE: callers use the two statements there.
+    CTE: callers use the two statements there. No model instance: building one cost more than the insert's
+    own Python.
     """
-    fields, insert = _reading_fields()
-    values = [_prepared(f, is_float, reading) for f, is_float in fields]
     assignments, params = _counter_assignments(at=at, received_at=received_at, also=also)
+    return _reading_stored(_insert_and_count_sql(assignments), [*reading_params(row), *params, row["trip_id"]])
+
+
+@lru_cache(maxsize=128)
+def _insert_and_count_sql(assignments: str) -> str:
+    _, insert = _reading_fields()
     table = _q(Trip._meta.db_table)
-    sql = (f"WITH r AS ({insert}) UPDATE {table} SET {', '.join(assignments)} FROM r "
-           f"WHERE {table}.{_q('id')} = %s RETURNING r.{_q(Reading._meta.pk.column)}")
-    return _reading_stored(reading, sql, [*values, *params, reading.trip_id])
+    return (f"WITH r AS ({insert}) UPDATE {table} SET {assignments} FROM r "
+            f"WHERE {table}.{_q('id')} = %s RETURNING r.{_q(Reading._meta.pk.column)}")

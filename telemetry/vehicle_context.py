@@ -27,21 +27,32 @@ CONTEXT_FIELDS = (
 )
 
 
+def vehicle_sampling_context(*, vehicle_id: int, stats: VehicleStats | None, policy: PolicySnapshot,
+                             now: datetime) -> dict[str, Any]:
+    """The `vehicle.*` fields that sampling reads (tier, age) or may key on, and the id. Pure."""
+    if stats is None:
+        return {"id": vehicle_id, "total_trips": 0, "account_age_days": 0, "usage_tier": usage_tier(0, policy)}
+    first = stats.first_trip_at
+    return {"id": vehicle_id, "total_trips": stats.total_trips,
+            "account_age_days": max((now - first).days, 0) if first else 0,
+            "usage_tier": usage_tier(stats.total_trips, policy)}
+
+
 def vehicle_context(*, vehicle_id: int, stats: VehicleStats | None, policy: PolicySnapshot,
                     now: datetime) -> dict[str, Any]:
     """The `vehicle.*` fields. No stats row yet, or no trips: tier `new`, age 0. Pure."""
+    sampled = vehicle_sampling_context(vehicle_id=vehicle_id, stats=stats, policy=policy, now=now)
     if stats is None:
         return {"id": vehicle_id, "total_trips": 0, "total_miles": 0.0, "account_age_days": 0,
-                "usage_tier": usage_tier(0, policy), "battery_capacity_kwh": None,
+                "usage_tier": sampled["usage_tier"], "battery_capacity_kwh": None,
                 "capacity_degradation_percent": None, "avg_kwh_per_mile": None, "kwh_charged": 0.0,
                 "charging_sessions": 0, "avg_tank_mpg": None, "stats_age_seconds": None}
-    first = stats.first_trip_at
     return {
         "id": vehicle_id,
         "total_trips": stats.total_trips,
         "total_miles": half_up(stats.total_miles, 10.0),
-        "account_age_days": max((now - first).days, 0) if first else 0,
-        "usage_tier": usage_tier(stats.total_trips, policy),
+        "account_age_days": sampled["account_age_days"],
+        "usage_tier": sampled["usage_tier"],
         "battery_capacity_kwh": half_up(stats.battery_capacity_kwh, 100.0),
         "capacity_degradation_percent": half_up(stats.capacity_degradation_percent, 10.0),
         "avg_kwh_per_mile": half_up(stats.avg_kwh_per_mile, 1000.0),
@@ -70,6 +81,15 @@ def _context_set(vehicle_id: int, stats: VehicleStats | None) -> dict[str, Any]:
 def vehicle_context_add(*, vehicle: Vehicle) -> dict[str, Any]:
     """Put the vehicle's context on the current event; no query when `stats` was select_related."""
     return _context_set(vehicle.pk, vehicle_stats_of(vehicle))
+
+
+def vehicle_context_add_when_kept(*, vehicle: Vehicle) -> None:
+    """`vehicle_context_add` for the upload: now the fields sampling reads, the rest only if the event is
+    kept (most uploads' events are dropped; the context is computed as of this moment either way)."""
+    stats, policy, now = vehicle_stats_of(vehicle), policy_current(), datetime.now(UTC)
+    event = current_event()
+    event.set("vehicle", vehicle_sampling_context(vehicle_id=vehicle.pk, stats=stats, policy=policy, now=now))
+    event.set_when_kept("vehicle", lambda _: vehicle_context(vehicle_id=vehicle.pk, stats=stats, policy=policy, now=now))
 
 
 def vehicle_context_add_by_id(*, vehicle_id: int) -> dict[str, Any]:

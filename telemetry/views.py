@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,7 +22,7 @@ from telemetry.ingest import upload_describe, upload_ingest
 from telemetry.models import Trip
 from telemetry.odometer import odometer_conflict
 from telemetry.torque import PayloadError, TorqueUpload, parse_upload, time_in_future
-from telemetry.vehicle_context import vehicle_context_add
+from telemetry.vehicle_context import vehicle_context_add_when_kept
 
 TRIP_FIELDS = (
     "distance_miles", "electric_miles", "gas_miles", "electric_kwh_used", "regen_kwh", "kwh_per_mile",
@@ -105,12 +106,12 @@ def torque_upload(request: HttpRequest, token: str) -> HttpResponse:
             token, trip_key=upload.trip_key if upload else "", at=checked_at)
     if vehicle is None:
         return error_response("E400")
-    vehicle_context_add(vehicle=vehicle)
+    vehicle_context_add_when_kept(vehicle=vehicle)
     if upload is None:
         if refused_session:  # a refused upload still says its session, to its vehicle's events only
             event.set("telemetry", session=event.client_text(refused_session, 64))
         return error_response(*refused)
-    event.set("telemetry", upload_describe(upload))
+    event.set_when_kept("telemetry", partial(upload_describe, upload))
     if checked_at is not None and (backwards := odometer_conflict(upload.values["odometer_miles"],
                                                                   before=before, after=after)):
         return error_response("E309", backwards)

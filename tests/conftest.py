@@ -16,6 +16,7 @@ from django.test.client import MULTIPART_CONTENT
 from logging_policy.adaptive import RATES
 from logging_policy.policy import policy_forget, policy_override
 from logging_policy.sampling import PolicySnapshot
+from telemetry.auth import vehicle_cache_forget
 from telemetry.vehicles import NewToken, vehicle_create
 from tests.event_schema import schema_errors
 
@@ -131,6 +132,12 @@ def wide_events(sampled_events: EventCapture) -> Iterator[EventCapture]:
     """Every wide event written while the test runs, parsed; sampling keeps everything."""
     with policy_override(KEEP_ALL):
         yield sampled_events
+
+
+@pytest.fixture(autouse=True)
+def fresh_vehicle_cache() -> None:
+    """No vehicle cached by an earlier test's uploads (SQLite reuses the ids a rolled-back test took)."""
+    vehicle_cache_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,16 @@ from telemetry.models import BatteryHealthSample, Trip, Vehicle
 READ_API_MODELS = ("vehicle", "trip", "vehiclestats", "chargingsession", "refuel")
 
 
+class Clock:
+    """A clock that moves only when a test moves it (`clock.now += seconds`), for modules' `clock` hooks."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def trip_make(vehicle: Vehicle, started_at: datetime, *, closed: bool = True, **figures: Any) -> Trip:
     """A trip of `vehicle` with the given figures; finished unless `closed=False`."""
     ended = started_at + timedelta(minutes=30)

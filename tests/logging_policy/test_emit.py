@@ -14,7 +14,9 @@ import pytest
 
 from logging_policy import emit
 from logging_policy.emit import SafeStreamHandler, event_emit, event_open, serialize
+from logging_policy.events import WideEvent
 from logging_policy.policy import policy_override
+from logging_policy.sampling import PolicySnapshot
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading
 from tests.conftest import KEEP_ALL
@@ -155,3 +157,29 @@ def test_dict_subclasses_and_lone_surrogates_serialize_too() -> None:
             return "o\udc80"
 
     assert orjson.loads(serialize({"operation": "probe", "odd": Odd()})) == {"operation": "probe", "odd": "o\\udc80"}
+
+
+def test_fields_set_when_kept_are_built_for_kept_events_only(sampled_events) -> None:
+    built: list[str] = []
+
+    def build(event: WideEvent) -> dict[str, object]:
+        built.append(event.trace_id)
+        return {"total_miles": 12.5, "outcome": "from the builder"}
+
+    with policy_override(PolicySnapshot(default_sample_rate=0.0, new_vehicle_rate=0.0)):
+        dropped = event_open(operation="bench_op", kind="http")
+        dropped.set_when_kept("telemetry", build)
+        assert event_emit(dropped) is False
+    assert built == []  # a dropped event never paid for them
+    with policy_override(KEEP_ALL):
+        kept = event_open(operation="bench_op", kind="http")
+        kept.set_when_kept("telemetry", build)
+        kept.set("telemetry", outcome="stored")
+        with pytest.raises(ValueError), kept.rollback_guard():
+            kept.set_when_kept("trip", build)  # registered in a unit of work that rolled back: forgotten
+            raise ValueError
+        assert event_emit(kept) is True
+    assert built == [kept.trace_id]
+    [line] = [e for e in sampled_events.events if e["trace_id"] == kept.trace_id]
+    assert line["telemetry"] == {"total_miles": 12.5, "outcome": "stored"}  # what set() put there wins
+    assert "trip" not in line

@@ -152,7 +152,7 @@ def test_event_counts_every_database_query(volt, upload, wide_events, django_ass
     params = first_reading()
     upload(volt.token, params)
     with django_assert_num_queries(steady_upload_queries()) as captured:
-        # vehicle by token hash with the session's open trip joined; INSERT reading ON CONFLICT and UPDATE trip
+        # the session's open trip by the cached vehicle's id and token hash; INSERT reading ON CONFLICT and UPDATE trip
         # (one statement on PostgreSQL, two on SQLite)
         assert upload(volt.token, {**params, "time": str(int(params["time"]) + 10_000)}).content == b"OK!"
     event = wide_events.events[-1]

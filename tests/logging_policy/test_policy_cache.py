@@ -17,6 +17,7 @@ from logging_policy.policy import CACHE_KEY, CHECK_INTERVAL_S, policy_current, p
 from logging_policy.sampling import default_policy
 from logging_policy.synthetic import trace_id_drawing
 from telemetry.drive_sim import DrivePlan, drive_readings
+from tests.factories import Clock
 from tests.telemetry.budget import steady_upload_queries
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -28,14 +29,6 @@ ALWAYS_KEPT = trace_id_drawing(below=0.01)  # kept at any rate of at least 1 %
 
 def traceparent(trace_id: str) -> str:
     return f"00-{trace_id}-{'1' * 16}-01"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -117,7 +117,21 @@ def test_usage_tier_follows_the_current_thresholds() -> None:
 def test_the_draw_is_fixed_by_the_trace_id() -> None:
     assert trace_draw("4bf92f3577b34da6a3ce929d0e0e4736") == trace_draw("4bf92f3577b34da6a3ce929d0e0e4736")
     assert trace_draw("4bf92f3577b34da6a3ce929d0e0e4736") != trace_draw("4bf92f3577b34da6a3ce929d0e0e4737")
-    assert trace_draw("4bf92f3577b34da6a3ce929d0e0e4736") == pytest.approx(0.15039768, abs=1e-8)  # pinned: web and worker of two releases must agree
+    # Pinned: web and worker of two releases must agree. A W3C id's draw is its last 13 hex digits over 2**52.
+    assert trace_draw("4bf92f3577b34da6a3ce929d0e0e4736") == int("a3ce929d0e0e4736"[-13:], 16) / 2**52
+    assert trace_draw("4bf92f3577b34da6a3ce929d0e0e4736") == pytest.approx(0.91079431, abs=1e-8)
+    # Any other id is hashed (BLAKE2b), so a client's own ids draw uniformly too.
+    assert trace_draw("request-42") == pytest.approx(0.97337360, abs=1e-8)
+    assert trace_draw("4bf92f3577b34da6a3ce929d0e0e473z") == pytest.approx(0.84395529, abs=1e-8)
+
+
+def test_draws_from_hex_ids_and_from_hashed_ids_are_both_uniform() -> None:
+    rng = random.Random(11)
+    for ids in ([f"{rng.getrandbits(128):032x}" for _ in range(20_000)],
+                [f"req-{rng.getrandbits(64)}" for _ in range(20_000)]):
+        draws = sorted(trace_draw(t) for t in ids)
+        # Kolmogorov-Smirnov distance to the uniform distribution; 0.0115 is its 1 % critical value at n = 20,000.
+        assert max(max(abs(d - i / len(draws)), abs(d - (i + 1) / len(draws))) for i, d in enumerate(draws)) < 0.0115
 
 
 def test_a_request_and_its_task_in_one_trace_reach_the_same_decision() -> None:

@@ -162,9 +162,9 @@ def test_charging_upload_query_budget(volt, upload, django_assert_num_queries) -
     upload(volt.token, next(readings))  # opens the trip and the session
     upload(volt.token, next(readings))
     with django_assert_num_queries(6):
-        # 1 vehicle by token hash with the session's trip joined, 2 INSERT reading ON CONFLICT DO NOTHING
-        # (the session's writes wait for it: never for a duplicate), 3 the trips to lock first (this one
-        # and those carrying the open session), 4 open session by the trip's link, locked (FOR UPDATE),
+        # 1 the session's trip by the cached vehicle's id and token hash, 2 INSERT reading ON CONFLICT DO
+        # NOTHING (the session's writes wait for it: never for a duplicate), 3 the trips to lock first (this
+        # one and those carrying the open session), 4 open session by the trip's link, locked (FOR UPDATE),
         # 5 UPDATE session, 6 UPDATE trip counters, gas state, fuel window
         assert upload(volt.token, next(readings)).content == b"OK!"
 

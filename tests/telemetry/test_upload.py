@@ -176,6 +176,6 @@ def test_steady_state_upload_query_budget(volt, upload, django_assert_num_querie
     readings = drive_readings(DrivePlan(session="300", start=START))
     upload(volt.token, next(readings))  # opens the trip, learns the device id
     with django_assert_num_queries(steady_upload_queries()):
-        # 1 vehicle by token hash with the session's trip joined, 2 WITH r AS (INSERT reading ON CONFLICT DO
+        # 1 the session's trip by the cached vehicle's id and token hash, 2 WITH r AS (INSERT reading ON CONFLICT DO
         # NOTHING RETURNING id) UPDATE trip counters and gas state FROM r (SQLite: INSERT, UPDATE apart)
         assert upload(volt.token, next(readings)).content == b"OK!"

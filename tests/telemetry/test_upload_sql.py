@@ -112,14 +112,18 @@ def test_reading_insert_and_count_writes_both_once(volt, django_assert_num_queri
     later, now = AT + timedelta(seconds=5), timezone.now()
 
     def store() -> int | None:
-        reading = Reading(vehicle=volt.vehicle, trip=trip, session="s", recorded_at=later, soc_pct=79.5,
-                          raw={"kff1234": "7"}, rejected={})
+        row = {"vehicle_id": volt.vehicle.pk, "trip_id": trip.pk, "session": "s", "recorded_at": later,
+               "received_at": now, "soc_pct": 79.5, "raw": {"kff1234": "7"}, "rejected": {}}
         with django_assert_num_queries(1):
-            return reading_insert_and_count(reading, at=later, received_at=now,
+            return reading_insert_and_count(row, at=later, received_at=now,
                                             also={"fuel_window": [[1, 2.0]], "engine_on_soc": 79.5})
 
     first = store()
     assert first is not None and Reading.objects.get().pk == first
+    stored = Reading.objects.get()
+    assert (stored.vehicle_id, stored.trip_id, stored.session, stored.recorded_at, stored.received_at) == (
+        volt.vehicle.pk, trip.pk, "s", later, now)
+    assert (stored.soc_pct, stored.engine_rpm, stored.raw, stored.rejected) == (79.5, None, {"kff1234": "7"}, {})
     trip.refresh_from_db()
     assert (trip.reading_count, trip.last_reading_at, trip.started_at, trip.last_received_at) == (1, later, AT, now)
     assert trip.fuel_window == [[1, 2.0]] and trip.engine_on_soc == 79.5

@@ -92,7 +92,7 @@ def test_upload_event_carries_the_context_within_the_query_budget(volt, upload, 
     readings = drive_readings(DrivePlan(session="ctx", start=START))
     upload(volt.token, next(readings))
     with django_assert_num_queries(steady_upload_queries()):
-        # 1 vehicle by token hash (+ stats row and the session's trip joined), 2 INSERT reading ON CONFLICT
+        # 1 the session's trip by the vehicle cached at the first upload (its id and token hash), 2 INSERT reading ON CONFLICT
         # DO NOTHING and UPDATE trip counters in one statement (SQLite: two)
         assert upload(volt.token, next(readings)).content == b"OK!"
     with policy_override(PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0, moderate_min_trips=19)):
