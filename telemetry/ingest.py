@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from logging_policy.current import current_event
+from logging_policy.error_codes import classify_exception
 from logging_policy.events import WideEvent
 from telemetry.enqueue import TRIP_FINALIZE, task_enqueue_on_commit
 from telemetry.gasmode import ENGINE_ON_RPM
@@ -133,7 +134,25 @@ def _reading_store(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: di
     for a duplicate. The reading and its trip's counters commit together: one commit (one WAL flush)
     instead of two, and no reading without its count. No savepoint when nested. If it rolls back, the
     event forgets what the detectors set in it (a charging session that was never stored, say).
+
+    A deadlock aborts the transaction (docs/charging.md, "Concurrency"): when the transaction is this
+    function's own, it runs once more, by then the other side has finished, instead of a 503 to the phone.
     """
+    retry = not transaction.get_connection().in_atomic_block
+    while True:
+        try:
+            return _reading_store_once(vehicle=vehicle, trip=trip, reading=reading, values=values,
+                                       run_parked=run_parked, new_trip=new_trip)
+        except OperationalError as exc:
+            if not retry or classify_exception(exc).code != "E204":
+                raise
+            retry = False
+            trip.refresh_from_db()  # the detectors may have moved the trip object before the rollback
+            current_event().note_warning("E204", "A deadlock aborted the reading's transaction; it ran again.")
+
+
+def _reading_store_once(*, vehicle: Vehicle, trip: Trip, reading: Reading, values: dict[str, float],
+                        run_parked: bool, new_trip: bool) -> tuple[int | None, bool]:
     event = current_event()
     at = reading.recorded_at
     with event.rollback_guard(), transaction.atomic(savepoint=False):

@@ -128,3 +128,46 @@ def test_uploads_racing_on_one_charging_session_count_no_interval_twice(volt, wi
     session.refresh_from_db()
     assert (ChargingSession.objects.count(), session.reading_count) == (1, len(rest) + 1)
     assert session.kwh_added == pytest.approx(plan.expected_kwh, rel=0.02)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_aborted_by_a_deadlock_runs_again_and_stores_its_reading(volt, wide_events) -> None:
+    """The replay can still take a trip after a session (docs/charging.md, "Concurrency"). When PostgreSQL
+    picks the upload as a deadlock's victim, the upload runs its transaction again: OK!, not a 503."""
+    client = FormClient()
+    charge = list(charge_readings(ChargePlan(session="c-dead", start=START, start_soc=60, end_soc=64)))
+    for params in charge[:-1]:
+        assert client.post(f"/api/torque/upload/{volt.token}", params).content == b"OK!"
+    trip, session = Trip.objects.get(), ChargingSession.objects.get()
+    answers: list[tuple[int, bytes]] = []
+
+    def advance() -> None:
+        try:
+            response = FormClient().post(f"/api/torque/upload/{volt.token}", charge[-1])
+            answers.append((response.status_code, response.content))
+        finally:
+            connection.close()
+
+    worker = connections.create_connection("default")  # a worker taking the session, then the trip
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(f'SELECT id FROM "{ChargingSession._meta.db_table}" WHERE id = %s FOR UPDATE',
+                           [session.pk])
+            upload = Thread(target=advance)  # locks its trip, then waits for the session
+            upload.start()
+            deadline = time.monotonic() + 10
+            while not _waiting_on_a_lock():
+                assert time.monotonic() < deadline, "the upload never waited for the session's lock"
+                time.sleep(0.05)
+            # The other order: PostgreSQL aborts the side that has waited longest when its check runs (the upload).
+            cursor.execute(f'SELECT id FROM "{Trip._meta.db_table}" WHERE id = %s FOR UPDATE', [trip.pk])
+            cursor.execute("COMMIT")
+        upload.join(timeout=30)
+    finally:
+        worker.close()
+    assert answers == [(200, b"OK!")]
+    stored = [e for e in wide_events.events if e.get("telemetry", {}).get("outcome") == "stored"][-1]
+    assert {"code": "E204", "message": "A deadlock aborted the reading's transaction; it ran again."} in stored["warnings"]
+    assert ChargingSession.objects.get().reading_count == len(charge)
+    assert Trip.objects.get().reading_count == len(charge)
