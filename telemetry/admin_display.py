@@ -49,8 +49,9 @@ def figure_field(model: type[Model], name: str) -> Callable[[Model], str | None]
     """A read-only change-page field: the rounded number with its unit, under the field's own label."""
 
     @admin.display(description=_label(model, name))
-    def shown(obj: Model) -> str | None:
-        return figure_text(name, getattr(obj, name))
+    def shown(obj: Model) -> str:
+        # The admin prints a read-only callable's None as "None": show its empty-value mark instead.
+        return figure_text(name, getattr(obj, name)) or admin.site.empty_value_display
 
     return shown
 

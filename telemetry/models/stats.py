@@ -14,9 +14,9 @@ class VehicleStats(models.Model):
 
     vehicle = models.OneToOneField(Vehicle, on_delete=models.CASCADE, primary_key=True, related_name="stats")
     total_trips = models.PositiveIntegerField(default=0, help_text="Finished trips.")
-    total_miles = models.FloatField(default=0.0)
-    electric_miles = models.FloatField(default=0.0)
-    gas_miles = models.FloatField(default=0.0)
+    total_miles = models.FloatField("total distance", default=0.0)
+    electric_miles = models.FloatField("electric distance", default=0.0)
+    gas_miles = models.FloatField("gas distance", default=0.0)
     electric_share = models.FloatField(null=True, blank=True, help_text="Electric miles / total miles, 0-1.")
     first_trip_at = models.DateTimeField(null=True, blank=True)
     last_trip_at = models.DateTimeField(null=True, blank=True)
@@ -24,7 +24,7 @@ class VehicleStats(models.Model):
     lifetime_mpg = models.FloatField("lifetime mileage", null=True, blank=True)
     battery_capacity_kwh = models.FloatField("battery capacity", null=True, blank=True, help_text="Latest capacity sample.")
     capacity_is_estimate = models.BooleanField(default=False)
-    capacity_degradation_percent = models.FloatField(
+    capacity_degradation_percent = models.FloatField("capacity degradation",
         null=True, blank=True, help_text="Capacity lost against the vehicle's nominal capacity, %."
     )
     capacity_loss_kwh_per_10k_miles = models.FloatField("capacity loss per 10,000 miles",
@@ -56,8 +56,8 @@ class BatteryHealthSample(models.Model):
     trip = models.OneToOneField(Trip, on_delete=models.CASCADE, related_name="battery_sample")
     capacity_kwh = models.FloatField("capacity", help_text="Whole-pack capacity, comparable to the nominal kWh.")
     is_estimate = models.BooleanField(help_text="Estimated from energy over SOC drop, not reported by the BECM.")
-    odometer_miles = models.FloatField(null=True, blank=True, help_text="Odometer at the trip's end, if read.")
-    lifetime_miles = models.FloatField(help_text="Miles of the vehicle's finished trips up to this one: the trend's axis.")
+    odometer_miles = models.FloatField("odometer", null=True, blank=True, help_text="Odometer at the trip's end, if read.")
+    lifetime_miles = models.FloatField("lifetime distance", help_text="Miles of the vehicle's finished trips up to this one: the trend's axis.")
     at = models.DateTimeField()
 
     class Meta:

@@ -34,10 +34,10 @@ class Trip(models.Model):
                                          on_delete=models.SET_NULL, related_name="+")
 
     # Results of finalization; empty when not computable or implausible (see `notes`).
-    distance_miles = models.FloatField(null=True, blank=True)
+    distance_miles = models.FloatField("distance", null=True, blank=True)
     distance_source = models.CharField(max_length=16, blank=True, default="")
-    electric_miles = models.FloatField(null=True, blank=True)
-    gas_miles = models.FloatField(null=True, blank=True)
+    electric_miles = models.FloatField("electric distance", null=True, blank=True)
+    gas_miles = models.FloatField("gas distance", null=True, blank=True)
     electric_kwh_used = models.FloatField("electric energy used", null=True, blank=True)
     regen_kwh = models.FloatField("regenerated energy", null=True, blank=True, help_text="Energy recovered into the pack (regen), kWh.")
     soc_source = models.CharField("SOC source", max_length=16, blank=True, default="",
@@ -49,9 +49,9 @@ class Trip(models.Model):
         help_text="False when the trip is physically impossible for a Volt (see notes); kept out of lifetime stats.",
     )
     kwh_per_mile = models.FloatField("efficiency", null=True, blank=True)
-    fuel_used_gallons = models.FloatField(null=True, blank=True)
+    fuel_used_gallons = models.FloatField("fuel used", null=True, blank=True)
     gas_mpg = models.FloatField("gas mileage", null=True, blank=True)
-    ambient_temp_f = models.FloatField(null=True, blank=True)
+    ambient_temp_f = models.FloatField("outside temperature", null=True, blank=True)
     start_soc = models.FloatField("SOC at start", null=True, blank=True)
     end_soc = models.FloatField("SOC at end", null=True, blank=True)
     battery_capacity_kwh = models.FloatField("battery capacity", null=True, blank=True)
@@ -59,9 +59,9 @@ class Trip(models.Model):
     finalized_at = models.DateTimeField(null=True, blank=True)
 
     # Weather along the trip (docs/weather.md); empty until looked up, and when the lookup failed.
-    weather_temp_f = models.FloatField(null=True, blank=True, help_text="Mean of the samples' hours, °F.")
+    weather_temp_f = models.FloatField("weather temperature", null=True, blank=True, help_text="Mean of the samples' hours, °F.")
     weather_precipitation_in = models.FloatField(null=True, blank=True, help_text="Wettest hour, inches.")
-    weather_wind_mph = models.FloatField(null=True, blank=True, help_text="Windiest hour, mph.")
+    weather_wind_mph = models.FloatField("wind", null=True, blank=True, help_text="Windiest hour, mph.")
     weather_conditions = models.CharField(max_length=32, blank=True, default="", help_text="Worst hour's conditions.")
     weather_impact_factor = models.FloatField(null=True, blank=True,
                                               help_text="Expected energy use vs. mild weather (1.0).")

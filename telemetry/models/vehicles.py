@@ -17,7 +17,7 @@ class Vehicle(models.Model):
         help_text="Torque Pro's hashed device id (the `id` parameter), learned on the first upload.",
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    fuel_tank_gallons = models.FloatField(default=DEFAULT_TANK_GALLONS, help_text="US gallons.")
+    fuel_tank_gallons = models.FloatField("fuel tank", default=DEFAULT_TANK_GALLONS, help_text="US gallons.")
     nominal_battery_kwh = models.FloatField("nominal battery capacity", default=DEFAULT_BATTERY_KWH, help_text="Pack capacity when new, kWh.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -45,6 +45,15 @@ def test_a_change_page_shows_figures_with_units(client, volt) -> None:
     assert "9.876543" not in page and "20.123456" not in page
 
 
+def test_an_empty_figure_on_a_change_page_shows_the_empty_mark_not_none(client, volt) -> None:
+    stats = VehicleStats.objects.create(vehicle=volt.vehicle, total_trips=0, refreshed_at=timezone.now())
+    client.force_login(User.objects.create_superuser("ops", password="x"))
+    page = client.get(f"/admin/telemetry/vehiclestats/{stats.pk}/change/").content.decode()
+    assert ">Last tank mileage:<" in page
+    assert '<div class="readonly">None</div>' not in page
+    assert page.count('<div class="readonly">-</div>') >= 5  # tank mileages, capacity, degradation, ...
+
+
 def test_every_float_field_of_a_read_only_admin_has_a_unit() -> None:
     checked = 0
     for model, model_admin in admin.site._registry.items():  # the registry has no public reader
