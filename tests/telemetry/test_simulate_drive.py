@@ -52,6 +52,6 @@ def test_a_second_run_continues_after_the_first_from_its_odometer(live_server) -
     # A third drive would have to end after now: refused before anything is posted.
     count = Reading.objects.count()
     Reading.objects.filter(pk=first_of_second.pk).update(recorded_at=timezone.now() - timedelta(minutes=5))
-    with pytest.raises(CommandError, match="and end after now"):
+    with pytest.raises(CommandError, match=r"and end at \d\d:\d\d UTC, after now"):
         call_command("simulate_drive", url=live_server.url, token=volt.token, step=60, stdout=StringIO())
     assert Reading.objects.count() == count

@@ -34,9 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--speedup", type=float, default=0.0,
                             help="Replay at N x real time (e.g. 60 = a minute per second); 0 = as fast as possible.")
         parser.add_argument("--step", type=float, default=10.0, help="Seconds between readings (Torque's default is 1-15).")
-        parser.add_argument("--cold", action="store_true", help="Winter drive: -10 °C with an engine pulse at high SOC.")
-        parser.add_argument("--electric-miles", type=float, default=30.0)
-        parser.add_argument("--gas-miles", type=float, default=15.0)
+        parser.add_argument("--cold", action="store_true", help="Winter drive: 14 °F (-10 °C) with an engine pulse at high SOC.")
+        parser.add_argument("--electric-miles", type=float, default=30.0,
+                            help="Miles on the battery before the switch to gas, about (default 30).")
+        parser.add_argument("--gas-miles", type=float, default=15.0,
+                            help="Miles in gas mode after the switch, about (default 15).")
         parser.add_argument("--seed", type=int, default=None, help="Seed for the small trip-to-trip variations.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -70,7 +72,7 @@ class Command(BaseCommand):
             f"  {base}/admin/telemetry/trip/                        trips: electric and gas miles, kWh, mpg\n"
             f"  {base}/admin/telemetry/vehiclestats/                lifetime statistics and battery health\n"
             f"  {base}/admin/logging_policy/loggingpolicy/overview/ events seen and kept by sampling\n"
-            "  and the wide events: `manage.py events` (one line each), or `tail -f var/events.jsonl | jq`"
+            "  and the wide events: `.venv/bin/python manage.py events` (one line each), or `tail -f var/events.jsonl | jq`"
         )
 
     def _tokens(self, options: dict[str, Any]) -> list[str]:
@@ -121,8 +123,8 @@ class Command(BaseCommand):
             if end > now:
                 raise CommandError(
                     f"Trip {i + 1} of {trips} would start at {start:%Y-%m-%d %H:%M} UTC, after the vehicle's "
-                    f"readings so far, and end after now; the server refuses readings from the future (E306). "
-                    "Try again later, or with fewer --trips or miles. Nothing was posted.")
+                    f"readings so far, and end at {end:%H:%M} UTC, after now; the server refuses readings from "
+                    "the future (E306). Try again after then, or with fewer --trips or miles. Nothing was posted.")
             plans.append(plan)
             not_before = end + TRIP_GAP
             odometer = plan.start_odometer_miles + plan.electric_miles + plan.gas_miles
