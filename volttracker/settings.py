@@ -204,7 +204,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The zone pages show times in (the owner's, e.g. America/Los_Angeles); the database and events keep UTC.
+TIME_ZONE: str = env.str("TIME_ZONE", default="UTC")
+FORMAT_MODULE_PATH = ["volttracker.formats"]
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.timezone import localtime
 
 from telemetry.charging_core import FIRST_CURVE_STRIDE_S
 from telemetry.models.vehicles import Vehicle
@@ -52,7 +53,7 @@ class ChargingSession(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.vehicle_id} charge {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.vehicle_id} charge {localtime(self.started_at):%Y-%m-%d %H:%M}"
 
 
 class Refuel(models.Model):
@@ -72,4 +73,4 @@ class Refuel(models.Model):
         ordering = ["-detected_at"]
 
     def __str__(self) -> str:
-        return f"{self.vehicle_id} refuel {self.detected_at:%Y-%m-%d %H:%M}"
+        return f"{self.vehicle_id} refuel {localtime(self.detected_at):%Y-%m-%d %H:%M}"

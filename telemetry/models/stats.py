@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.timezone import localtime
 
 from telemetry.models.trips import Trip
 from telemetry.models.vehicles import Vehicle
@@ -46,7 +47,7 @@ class VehicleStats(models.Model):
         verbose_name_plural = "vehicle stats"
 
     def __str__(self) -> str:
-        return f"stats of vehicle {self.vehicle_id}"
+        return f"{self.vehicle.name}: statistics"  # lists select the vehicle with the row
 
 
 class BatteryHealthSample(models.Model):
@@ -65,4 +66,4 @@ class BatteryHealthSample(models.Model):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"{self.capacity_kwh:.2f} kWh{' (est.)' if self.is_estimate else ''} @ {self.at:%Y-%m-%d}"
+        return f"{self.capacity_kwh:.2f} kWh{' (est.)' if self.is_estimate else ''} @ {localtime(self.at):%Y-%m-%d}"

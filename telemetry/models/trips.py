@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.timezone import localtime
 
 from telemetry.models.vehicles import Vehicle
 
@@ -82,4 +83,4 @@ class Trip(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.vehicle} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.vehicle} {localtime(self.started_at):%Y-%m-%d %H:%M}"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from telemetry.models import Reading
+from telemetry.models import Reading, VehicleStats
 from tests.factories import staff_make, trip_make
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,19 @@ def test_trip_page_shows_the_summary_with_units_and_the_weather_read_only(client
     assert ">KWh/mi<" in listing and ">MPG<" in listing and ">0.287<" in listing and ">41.2<" in listing
     assert ">2026-05-03 08:00<" in listing and ">0:30<" in listing and ">23.4<" in listing
     assert url not in client.get("/admin/telemetry/trip/?extreme_weather__exact=0").content.decode()
+
+
+def test_times_read_in_the_sites_zone_one_way_on_every_page(client, volt, settings) -> None:
+    settings.TIME_ZONE = "America/Los_Angeles"  # stored and evented in UTC; shown in the owner's zone
+    trip = trip_make(volt.vehicle, START)
+    client.force_login(User.objects.create_superuser("ops", password="x"))
+    page = client.get(f"/admin/telemetry/trip/{trip.pk}/change/").content.decode()
+    assert "Sun 3 May 2026, 01:00 – 01:30 PDT" in page  # 08:00 UTC, the zone named
+    assert '<meta name="vt-time-zone" content="America/Los_Angeles">' in page  # the chart's axis follows it
+    assert ">2026-05-03 01:00<" in client.get("/admin/telemetry/trip/").content.decode()
+    stats = VehicleStats.objects.create(vehicle=volt.vehicle, total_trips=1, refreshed_at=START)
+    stats_page = client.get(f"/admin/telemetry/vehiclestats/{stats.pk}/change/").content.decode()
+    assert "Sun 3 May 2026, 01:00" in stats_page and "a.m." not in stats_page  # not the locale's "1 a.m."
 
 
 def test_trip_page_carries_the_chart_series_the_gas_switch_and_the_track(client, volt) -> None:

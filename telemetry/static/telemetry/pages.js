@@ -40,18 +40,24 @@ function vtMarksPlugin(marks) {
   };
 }
 
+/* Times on charts read as on the page: in the site's zone (TIME_ZONE, not the browser's), 24-hour. */
+const vtZone = document.querySelector('meta[name="vt-time-zone"]')?.content;
+const vtDate = vtZone ? (ts) => uPlot.tzDate(new Date(ts * 1e3), vtZone) : (ts) => new Date(ts * 1e3);
+const vtHourMinute = uPlot.fmtDate("{HH}:{mm}");
+const vtHourMinuteSecond = uPlot.fmtDate("{HH}:{mm}:{ss}");
+
 /* A time chart: `series` [{label, values, stroke, scale, unit}], two scales at most (left, right). */
 function vtTimeChart(el, times, series, marks, height) {
   const scales = [...new Set(series.map((s) => s.scale))];
-  const axes = [{}];
+  const axes = [{values: (u, splits) => splits.map((v) => (v == null ? "" : vtHourMinute(vtDate(v))))}];
   scales.forEach((scale, i) => {
     const units = series.filter((s) => s.scale === scale).map((s) => s.unit);
     axes.push({scale, side: i === 0 ? 3 : 1, grid: {show: i === 0}, label: [...new Set(units)].join(" / ")});
   });
   const opts = {
-    width: vtWidth(el), height: height || 260,
+    width: vtWidth(el), height: height || 260, tzDate: vtDate,
     scales: {x: {time: true}},
-    series: [{}, ...series.map((s) => ({
+    series: [{value: (u, v) => (v == null ? "–" : vtHourMinuteSecond(vtDate(v)))}, ...series.map((s) => ({
       label: s.label, stroke: s.stroke, scale: s.scale, width: 1.5, spanGaps: true,
       value: (u, v) => (v == null ? "–" : `${v} ${s.unit}`),
     }))],
