@@ -1,6 +1,6 @@
 """Instructions the wide-event middleware adds to a real upload, counted by callgrind. A benchmark, not a test.
 
-    DATABASE_URL=... python bench/bench_overhead_instructions.py [--requests 200]
+    DATABASE_URL=... python bench/bench_overhead_instructions.py [--requests 200] [--compare DIR] [--jobs 2]
 
 bench_overhead.py times the same uploads with and without WideEventMiddleware; on a shared 2-core
 VM its rounds spread by more than the 5 % it looks for. This counts instead: the upload of
@@ -10,6 +10,8 @@ the middleware, with it at the seeded policy (5 % kept) and with it keeping ever
 against a run of zero requests (bench/callgrind.py). Ids are drawn from a seeded generator, so
 the same events are kept on every run. The count misses kernel time (the write of a kept line)
 and what cache misses cost, which the timed benchmark sees: the two complement each other.
+`--compare DIR` counts another checkout (the code before a change) with its own copy of this script,
+beside this one; `--jobs` runs that many callgrind children at once (the counts do not change).
 Prints one JSON line last (for bench/run_all.py).
 """
 
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -54,13 +57,15 @@ def child(mode: str, requests: int) -> None:
             upload()
 
 
-def _child_argv(mode: str, units: int) -> list[str]:
-    return [__file__, "--child", mode, str(units)]
+def _child_argv(script: Path, mode: str, units: int) -> list[str]:
+    return [str(script), "--child", mode, str(units)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--compare", help="another checkout, counted beside this one")
+    parser.add_argument("--jobs", type=int, default=1, help="callgrind children at once")
     parser.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -70,17 +75,27 @@ def main() -> None:
     from bench.callgrind import per_unit, valgrind_required
 
     valgrind_required()
-    per_request = {mode: per_unit(partial(_child_argv, mode), args.requests, ROOT)
-                   for mode in MODES}
-    base = per_request["without"]
-    print(f"instructions per upload request ({args.requests} requests, callgrind, PYTHONHASHSEED=0):")
-    for mode in MODES:
-        added = per_request[mode] - base
-        print(f"  {mode:12s} {per_request[mode]:12,.0f}  added {added:10,.0f}  ({added / base * 100:+.2f} %)")
-    print(json.dumps({"bench": "overhead_instructions", "requests": args.requests,
-                      **{mode: round(per_request[mode]) for mode in MODES},
-                      "added_5pct": round((per_request["with_5pct"] / base - 1) * 100, 2),
-                      "added_100pct": round((per_request["with_100pct"] / base - 1) * 100, 2)}))
+    trees = {"now": ROOT, **({"compare": Path(args.compare).resolve()} if args.compare else {})}
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {(label, mode): pool.submit(per_unit, partial(_child_argv, tree / "bench" / Path(__file__).name, mode),
+                                              args.requests, tree)
+                   for label, tree in trees.items() for mode in MODES}
+    counts = {key: future.result() for key, future in futures.items()}
+    summary: dict[str, object] = {"bench": "overhead_instructions", "requests": args.requests}
+    for label, tree in trees.items():
+        base = counts[label, "without"]
+        print(f"{tree}: instructions per upload request ({args.requests} requests, callgrind, PYTHONHASHSEED=0):")
+        for mode in MODES:
+            added = counts[label, mode] - base
+            print(f"  {mode:12s} {counts[label, mode]:12,.0f}  added {added:10,.0f}  ({added / base * 100:+.2f} %)")
+        figures = {**{mode: round(counts[label, mode]) for mode in MODES},
+                   "added_5pct": round((counts[label, "with_5pct"] / base - 1) * 100, 2),
+                   "added_100pct": round((counts[label, "with_100pct"] / base - 1) * 100, 2)}
+        if label == "now":
+            summary.update(figures)
+        else:
+            summary["compare"] = {"tree": str(tree), **figures}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

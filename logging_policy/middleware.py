@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
-from logging_policy.current import event_bound
+from logging_policy.current import _current
 from logging_policy.emit import event_emit, event_open
 from logging_policy.events import REDACTED, WideEvent
 from logging_policy.ids import new_ids
@@ -69,12 +70,16 @@ class WideEventMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # META, not request.headers: building HttpHeaders parses every header name, on every request.
+        # Every line here runs for every request, and most events are dropped: a header that is absent
+        # (an upload sends no traceparent, request id or credential) costs a lookup, not a call.
         meta = request.META
-        traceparent = traceparent_parse(meta.get("HTTP_TRACEPARENT"))
+        header = meta.get("HTTP_TRACEPARENT")
+        traceparent = traceparent_parse(header) if header else None
+        client_id = meta.get("HTTP_X_REQUEST_ID")
         event = event_open(
             operation="http_request",
             kind="http",
-            request_id=request_id_from(meta.get("HTTP_X_REQUEST_ID")),
+            request_id=request_id_from(client_id) if client_id else None,
             trace_id=traceparent[0] if traceparent else None,
         )
         if traceparent:
@@ -82,26 +87,28 @@ class WideEventMiddleware:
         # A secret path segment (the upload token) and an Authorization credential are secrets from the
         # start, whether the path routes or not (a 404, a refused Host never reach a view); a client's
         # request id that holds one, or a token-shaped run, is replaced before anything can copy it.
-        authorization = meta.get("HTTP_AUTHORIZATION")
-        for secret in (path_secret_of(request.path_info), credential_of(authorization),
-                       *token_shaped(authorization or ""), *token_shaped(meta.get("HTTP_X_REQUEST_ID", ""))):
-            if secret and event.redact_value(secret) and secret in event.request_id:
+        secrets: tuple[str | None, ...] = (path_secret_of(request.path_info),)
+        if authorization := meta.get("HTTP_AUTHORIZATION"):
+            secrets += (credential_of(authorization), *token_shaped(authorization))
+        if client_id:
+            secrets += token_shaped(client_id)
+        for secret in secrets:
+            if secret and event.redact_value(secret) and secret in event.data["request_id"]:
                 event.data["request_id"] = new_ids()[0]
-        user_agent = event.client_text(meta.get("HTTP_USER_AGENT", ""), 200)
-        size = content_length(meta.get("CONTENT_LENGTH"))
-        event.set("http", method=request.method, user_agent=user_agent)
-        # Not read by sampling: worked out only for a kept event.
-        address = meta.get("REMOTE_ADDR", "")
-        event.set_when_kept("http", lambda _: {"client_network": client_network(address)})
+        size_header = meta.get("CONTENT_LENGTH")
+        size = content_length(size_header) if size_header else 0
+        http: dict[str, object] = {"method": request.method}
         if size is not None:
-            event.set("http", request_size_bytes=size)
+            http["request_size_bytes"] = size
+        event.data["http"] = http  # names of no secret: set()'s check is not needed
         request.wide_event = event  # type: ignore[attr-defined]
+        bound = _current.set(event)  # event_bound(event), without its object: this runs on every request
         try:
-            with event_bound(event):
-                # A body whose size is not a number is refused here: no view should read it.
-                response = (self.get_response(request) if size is not None
-                            else error_response("E006", "The Content-Length header is not a size in bytes."))
+            # A body whose size is not a number is refused here: no view should read it.
+            response = (self.get_response(request) if size is not None
+                        else error_response("E006", "The Content-Length header is not a size in bytes."))
         except BaseException as exc:  # the view's exception was not turned into a response
+            _current.reset(bound)
             event.add_error(exc)
             self._finish(request, event, 500)
             raise
@@ -111,8 +118,9 @@ class WideEventMiddleware:
             # collection sooner (measured: a third more gen-0 collections per upload). Once the view
             # has returned nothing reads it there; `event` carries on here.
             request.__dict__.pop("wide_event", None)
+        _current.reset(bound)
         self._finish(request, event, response.status_code, response)
-        response["X-Request-ID"] = event.request_id
+        response["X-Request-ID"] = event.data["request_id"]
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -141,28 +149,46 @@ class WideEventMiddleware:
 
     @staticmethod
     def _describe_outcome(request: HttpRequest, event: WideEvent, status: int, response: HttpResponse | None) -> None:
-        # One set() with everything: the path is known only now (routed, or scrubbed of opaque segments).
-        size = len(response.content) if response is not None and not response.streaming else None
+        # Now only what sampling reads (status, operation, an unrouted path's class); the route, the path
+        # and the sizes are worked out for a kept event (`_http_kept`).
         match = getattr(request, "resolver_match", None)
+        http = event.data["http"]
         if match is not None:
+            if event.operation == "http_request" and match.view_name:
+                event.operation = match.view_name
+        else:
+            if event.operation == "http_request":
+                event.operation = "http_unrouted"
+            http["path"] = unrouted_path(request.path)
+        http["status_code"] = status
+        event.set_when_kept("http", partial(_http_kept, request, response))
+        if status >= 500:
+            event.data["success"] = False
+            if "error" not in event.data:
+                event.add_error("E500", f"HTTP {status}")
+
+
+def _http_kept(request: HttpRequest, response: HttpResponse | None, event: WideEvent) -> dict[str, object]:
+    """The request's fields that only a written event needs (sampling reads none of them)."""
+    meta = request.META
+    # The agent's token-shaped runs become secrets of the event here, before its line is serialized.
+    fields: dict[str, object] = {"user_agent": event.client_text(meta.get("HTTP_USER_AGENT", ""), 200),
+                                 "client_network": client_network(meta.get("REMOTE_ADDR", ""))}
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        try:
             path = request.path
             for name in SECRET_URL_KWARGS:
                 if secret := match.kwargs.get(name):
                     # Replaced here, where it is known to be; the emission scrub stays as the backstop.
                     event.redact_value(secret := str(secret))
                     path = path.replace(secret, REDACTED)
-            if event.operation == "http_request" and match.view_name:
-                event.operation = match.view_name
             # A route's own converters may take any text (the admin's object ids, its catch-all view).
-            fields = {"route": match.route, "path": clip(routed_path(path), 300, event.secrets), "status_code": status}
-        else:
-            if event.operation == "http_request":
-                event.operation = "http_unrouted"
-            fields = {"path": unrouted_path(request.path), "status_code": status}
-        if size is not None:
-            fields["response_size_bytes"] = size
-        event.set("http", fields)
-        if status >= 500:
-            event.data["success"] = False
-            if "error" not in event.data:
-                event.add_error("E500", f"HTTP {status}")
+            fields["route"] = match.route
+            fields["path"] = clip(routed_path(path), 300, event.secrets)
+        except Exception as exc:  # noqa: BLE001 - describing the request must not fail it
+            event.note_warning("E500", f"event enrichment failed: {type(exc).__name__}")
+            fields["path"] = unrouted_path(request.path)
+    if response is not None and not response.streaming:
+        fields["response_size_bytes"] = len(response.content)
+    return fields

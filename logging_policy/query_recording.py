@@ -28,7 +28,14 @@ def query_record(execute: Any, sql: str, params: Any, many: bool, context: Any) 
     try:
         return execute(sql, params, many, context)
     finally:
-        event.record_query((_now() - start) * 1000.0)
+        # WideEvent.record_query inlined: a call less per query, on every request.
+        elapsed_ms = (_now() - start) * 1000.0
+        db = event.data.get("db")
+        if db is None:
+            event.data["db"] = {"queries": 1, "time_ms": elapsed_ms}
+        else:
+            db["queries"] += 1
+            db["time_ms"] += elapsed_ms
 
 
 _now = time.perf_counter
