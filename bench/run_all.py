@@ -30,6 +30,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("overhead_instructions", ["bench/bench_overhead_instructions.py", "--requests", "200"]),
     ("ingest", ["bench/bench_ingest.py", "--seconds", "4", "--rounds", "6"]),
     ("sampling", ["bench/bench_sampling.py", "--events", "1000000"]),
+    ("sampling_instructions", ["bench/bench_sampling_instructions.py", "--decisions", "20000"]),
     ("stats", ["bench/bench_stats.py", "--sizes", "1000", "10000", "--trips", "100", "--rounds", "2"]),
     ("import", ["bench/bench_import.py", "--rows", "50000", "--rounds", "3"]),
     ("explorer", ["bench/bench_explorer.py", "--lines", "200000", "--events", "10000000", "--rounds", "2"]),
@@ -88,6 +89,8 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         f"{'/'.join(x['transaction_control']) or 'none'})", "2", lambda x: x["queries"] <= 2)
     add("sampling", "sampling decisions/s (1M events)", lambda x: f"{x['decisions_per_s']:,} "
         f"({x['decide_us']} us)", "<= 3 us", lambda x: x["decide_us"] <= 3)
+    add("sampling_instructions", "sampling decide, instructions", lambda x: f"{x['instructions']:,}", "-",
+        lambda x: True)
     add("sampling", "sampling: weighted count error", lambda x: f"{x['weighted_error_pct']:+.2f} % "
         f"(worst profile {x['worst_profile_error_pct']:.2f} %)", "~0", lambda x: abs(x["weighted_error_pct"]) < 2)
     add("stats", "stats refresh all, 10k vehicles", lambda x: f"{x['refresh_all_s'].get('10000', float('nan')):.2f} s "

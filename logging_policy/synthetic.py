@@ -20,11 +20,13 @@ def synthetic_event(profile: str, rng: random.Random) -> dict[str, Any]:
         "success": True,
         "duration_ms": rng.uniform(5.0, 200.0),
         "business": {},
+        "http": {"method": "GET", "status_code": 200},
         # A light vehicle (5 trips), a year old: nothing special about it.
         "vehicle": {"id": rng.randrange(1, 10_000), "total_trips": 5, "account_age_days": 365},
     }
     if profile == "error":
         event["success"] = False
+        event["http"]["status_code"] = 500
     elif profile == "slow":
         event["duration_ms"] = rng.uniform(1000.0, 5000.0)
     elif profile == "critical":
