@@ -43,6 +43,7 @@ from typing import Any
 TAU_S = 60.0
 TICK_S = 1.0  # every key's count is decayed to the present at most this often
 MAX_KEYS = 1000
+MEMO_MAX = 2 * MAX_KEYS  # key strings remembered per process (see AdaptiveRates.key_learn)
 FORGET_BELOW = 0.05  # a key whose count decayed below this is as good as never seen: dropped
 OVERFLOW_KEY = "(other keys)"
 UNROUTED = "http_unrouted"
@@ -91,6 +92,11 @@ class AdaptiveRates:
         self.caps: dict[str, float] = {}
         self._ticked = clock()
         self._lock = threading.Lock()
+        # operation -> first key field's value -> ... -> key string, for the key fields `memo_paths`:
+        # `decide` finds a known key with a few dict reads instead of building and hashing a new string.
+        self.memo: dict[Any, Any] = {}
+        self.memo_paths: tuple[tuple[str, str], ...] = ()
+        self._memo_size = 0
 
     def cap(self, key: str) -> float:
         """The highest keep probability the key's budget allows for its next event (may exceed 1).
@@ -98,6 +104,32 @@ class AdaptiveRates:
         As of the key's previous event or the last tick, whichever is later.
         """
         return self.caps.get(key, math.inf)
+
+    def key_learn(self, operation: str, event: Mapping[str, Any], paths: tuple[tuple[str, str], ...]) -> str:
+        """The event's sampling key, built and remembered for the next event with the same values.
+
+        Values equal in Python share a key (200 and "200"; two texts that differ only past the key's
+        40-character cut). Unrouted requests are not remembered (their route class comes from the path),
+        and at most MEMO_MAX keys are: past that a key is built every time.
+        """
+        key = sampling_key(operation, event, paths)
+        if paths is not self.memo_paths:  # another policy's key fields: start over
+            self.memo, self.memo_paths, self._memo_size = {}, paths, 0
+        if operation == UNROUTED or self._memo_size >= MEMO_MAX:
+            return key
+        parts: list[Any] = [operation]
+        for head, tail in paths:
+            section = event.get(head)
+            parts.append(section.get(tail) if type(section) is dict else None)
+        node = self.memo
+        try:
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = key
+        except TypeError:  # a value that cannot be a dict key (a list): built every time
+            return key
+        self._memo_size += 1
+        return key
 
     def advance(self) -> None:
         """Decay every key's count to the present when a tick is due (a clock read otherwise)."""

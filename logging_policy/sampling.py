@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from logging_policy.adaptive import MAX_KEYS, OVERFLOW_KEY, AdaptiveRates, key_paths, sampling_key
+from logging_policy.adaptive import MAX_KEYS, OVERFLOW_KEY, AdaptiveRates, key_paths
 from logging_policy.vocabulary import vocabulary
 
 TIERS = ("new", "light", "moderate", "heavy")
@@ -57,6 +57,10 @@ class PolicySnapshot:
     key_fields: tuple[str, ...] = DEFAULT_KEY_FIELDS
     # key_fields split at the dot, once: a key is built for most events.
     key_paths: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    # operation -> (slow threshold, rate, reason, always keep) with the defaults filled in, once: `decide`
+    # reads one tuple instead of five attributes. Operations without a rule take `default_plan`.
+    plans: Mapping[str, tuple[float, float, str, bool]] = field(init=False, repr=False, compare=False)
+    default_plan: tuple[float, float, str, bool] = field(init=False, repr=False, compare=False)
     rules: Mapping[str, OperationRule] = field(default_factory=dict)
     # Where this snapshot came from and, when degraded, why; not part of the policy itself.
     source: str = field(default="defaults", compare=False)
@@ -64,6 +68,12 @@ class PolicySnapshot:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key_paths", key_paths(self.key_fields))
+        default_slow = self.default_slow_threshold_ms
+        object.__setattr__(self, "plans", {
+            operation: (default_slow if rule.slow_threshold_ms is None else rule.slow_threshold_ms,
+                        rule.sample_rate, "operation_rate", rule.always_keep)
+            for operation, rule in self.rules.items()})
+        object.__setattr__(self, "default_plan", (default_slow, self.default_sample_rate, "default_rate", False))
 
 
 class Decision(NamedTuple):
@@ -123,18 +133,6 @@ _KEEP = {reason: Decision(keep=True, reason=reason, rate=1.0, would_keep=True) f
 _new = tuple.__new__  # Decision(...) by keyword runs the named tuple's Python-level __new__: twice the cost
 
 
-def _decision(policy: PolicySnapshot, reason: str, rate: float, trace_id: str, key: str = "") -> Decision:
-    if rate >= 1.0:
-        if not key:
-            return _KEEP[reason]  # keep is True whether or not the policy is a dry run
-        return _new(Decision, (True, reason, 1.0, True, key))
-    if rate > 0.0:
-        would_keep = trace_draw(trace_id) < rate
-    else:
-        rate, would_keep = 0.0, False
-    return _new(Decision, (would_keep or policy.dry_run, reason, rate, would_keep, key))
-
-
 def budget_per_minute(policy: PolicySnapshot, operation: str) -> int:
     """Kept events a minute allowed to each key of `operation` (per process)."""
     rule = policy.rules.get(operation)
@@ -154,70 +152,86 @@ def is_client_error(event: Mapping[str, Any]) -> bool:
     return not (isinstance(code, str) and code.startswith(("E2", "E5")))
 
 
-def _budgeted(policy: PolicySnapshot, reason: str, rate: float, trace_id: str, operation: str,
-              event: Mapping[str, Any], rates: AdaptiveRates | None) -> Decision:
-    if rates is None:
-        return _decision(policy, reason, rate, trace_id)
-    key = sampling_key(operation, event, policy.key_paths)
-    caps = rates.caps
-    cap = caps.get(key)
-    if cap is None:
-        if len(caps) >= MAX_KEYS:  # no room for another key: it shares the overflow key
-            key = OVERFLOW_KEY
-            cap = caps.get(key)
-        if cap is None:
-            return _decision(policy, reason, rate, trace_id, key)
-    return _decision(policy, reason, cap if cap < rate else rate, trace_id, key)
-
-
 def decide(policy: PolicySnapshot, event: Mapping[str, Any], rates: AdaptiveRates | None = None) -> Decision:
     """Keep or drop `event` (a finished event's data) under `policy`, capped by the keys' `rates`.
 
     Without `rates` no budget applies (the rules alone). The decision reads `rates` and does
     not change them: the caller records the event afterwards (`AdaptiveRates.record`).
+    It runs for every event, so the common path is one function (a Python call costs about as
+    much as a rule): the key and the draw are inline, and a known key is found in the rates' memo.
     """
     get = event.get
     trace_id = get("trace_id", "")
     if type(trace_id) is not str:
         trace_id = str(trace_id)
     operation = get("operation", "")
-    rule = policy.rules.get(operation)
 
     if get("success") is False:
-        if is_client_error(event):
-            return _budgeted(policy, "client_error", 1.0, trace_id, operation, event, rates)
-        return _decision(policy, "error", 1.0, trace_id)
-
-    if rule is None:
-        slow_ms, rate, reason = policy.default_slow_threshold_ms, policy.default_sample_rate, "default_rate"
+        if not is_client_error(event):
+            return _KEEP["error"]
+        reason, rate = "client_error", 1.0
     else:
-        slow_ms = policy.default_slow_threshold_ms if rule.slow_threshold_ms is None else rule.slow_threshold_ms
-        rate, reason = rule.sample_rate, "operation_rate"
-    duration = get("duration_ms")
-    if type(duration) is not float:  # a float on every closed event; float() costs a call
-        duration = float(duration or 0.0)
-    if duration >= slow_ms:
-        return _decision(policy, "slow", 1.0, trace_id)
+        slow_ms, rate, reason, always_keep = policy.plans.get(operation) or policy.default_plan
+        duration = get("duration_ms")
+        if type(duration) is not float:  # a float on every closed event; float() costs a call
+            duration = float(duration or 0.0)
+        if duration >= slow_ms:
+            return _KEEP["slow"]
 
-    business = get("business")
-    # Walk the event's few facts, not the policy's list: most events carry none.
-    if business and any(value and name in policy.critical_events for name, value in business.items()):
-        return _decision(policy, "critical_event", 1.0, trace_id)
+        business = get("business")
+        # Walk the event's few facts, not the policy's list: most events carry none.
+        if business and any(value and name in policy.critical_events for name, value in business.items()):
+            return _KEEP["critical_event"]
 
-    if rule is not None and rule.always_keep:
-        return _decision(policy, "always_keep_operation", 1.0, trace_id)
+        if always_keep:
+            return _KEEP["always_keep_operation"]
 
-    vehicle = get("vehicle")
-    if vehicle:
-        if usage_tier(vehicle.get("total_trips"), policy) in policy.always_keep_tiers:
-            return _decision(policy, "always_keep_tier", 1.0, trace_id)
-        # A vehicle with no lifetime context yet counts as brand new. The new-vehicle rate is a
-        # floor: it raises a low operation rate but never lowers one an admin set higher.
-        age = vehicle.get("account_age_days")
-        if (age is None or age < policy.new_vehicle_days) and policy.new_vehicle_rate > rate:
-            rate, reason = policy.new_vehicle_rate, "new_vehicle"
+        vehicle = get("vehicle")
+        if vehicle:
+            if usage_tier(vehicle.get("total_trips"), policy) in policy.always_keep_tiers:
+                return _KEEP["always_keep_tier"]
+            # A vehicle with no lifetime context yet counts as brand new. The new-vehicle rate is a
+            # floor: it raises a low operation rate but never lowers one an admin set higher.
+            age = vehicle.get("account_age_days")
+            if (age is None or age < policy.new_vehicle_days) and policy.new_vehicle_rate > rate:
+                rate, reason = policy.new_vehicle_rate, "new_vehicle"
 
-    return _budgeted(policy, reason, rate, trace_id, operation, event, rates)
+    key = ""
+    if rates is not None:  # the key's budget caps the rate (it never raises it)
+        paths = policy.key_paths
+        node = rates.memo.get(operation) if rates.memo_paths is paths else None
+        if node is not None:  # a key seen before: a few dict reads (AdaptiveRates.key_learn)
+            try:
+                for head, tail in paths:
+                    section = get(head)
+                    node = node.get(section.get(tail) if type(section) is dict else None)
+                    if node is None:
+                        break
+            except TypeError:  # a value that cannot be a dict key
+                node = None
+        key = node if type(node) is str else rates.key_learn(operation, event, paths)
+        caps = rates.caps
+        cap = caps.get(key)
+        if cap is None and len(caps) >= MAX_KEYS:  # no room for another key: it shares the overflow key
+            key = OVERFLOW_KEY
+            cap = caps.get(key)
+        if cap is not None and cap < rate:
+            rate = cap
+
+    if rate >= 1.0:
+        return _new(Decision, (True, reason, 1.0, True, key)) if key else _KEEP[reason]
+    if rate <= 0.0:
+        return _new(Decision, (policy.dry_run, reason, 0.0, False, key))
+    draw = -1.0
+    if len(trace_id) == 32:  # trace_draw's common case, inline
+        try:
+            draw = (int(trace_id, 16) & _MASK_52) / _SCALE_52
+        except ValueError:
+            pass
+    if draw < 0.0:
+        draw = trace_draw(trace_id)
+    would_keep = draw < rate
+    return _new(Decision, (would_keep or policy.dry_run, reason, rate, would_keep, key))
 
 
 def business_events() -> frozenset[str]:

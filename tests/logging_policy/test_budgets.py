@@ -11,6 +11,7 @@ import pytest
 
 from logging_policy.adaptive import (
     MAX_KEYS,
+    MEMO_MAX,
     OVERFLOW_KEY,
     TAU_S,
     AdaptiveRates,
@@ -195,3 +196,31 @@ def test_the_key_names_the_operation_and_the_policy_fields() -> None:
     assert sampling_key("trip_finalize", {"task": {"state": "SUCCESS"}}, default) == "trip_finalize||"
     assert sampling_key("http_unrouted", {"http": {"path": "/.env", "status_code": 404}}, default) \
         == "http_unrouted|scanner|404|"
+
+
+def test_a_remembered_key_is_the_key_built_from_the_event() -> None:
+    """decide finds a known key in AdaptiveRates' memo; it must equal sampling_key's, whatever the event."""
+    rng, rates = random.Random(11), AdaptiveRates(Clock())
+    sections: list[dict[str, Any] | None] = [None, {}, {"status_code": 200}, {"status_code": 401},
+                                             {"status_code": "401"}, {"status_code": [1]}, {"status_code": "x" * 60}]
+    errors: list[dict[str, Any] | str | None] = [None, {"code": "E400"}, {"code": None}, {"code": {"nested": 1}}, "E400"]
+    for policy in (POLICY, replace(POLICY, key_fields=("http.method",)), replace(POLICY, key_fields=())):
+        for _ in range(2):  # the second pass reads the memo
+            for http in sections:
+                for error in errors:
+                    event = {**failed(rng), "http": http, "error": error, "success": True}
+                    event = {k: v for k, v in event.items() if v is not None}
+                    expected = sampling_key("telemetry_upload", event, policy.key_paths)
+                    assert decide(policy, event, rates).key == expected, event
+
+
+def test_the_key_memo_is_bounded() -> None:
+    rng, rates = random.Random(12), AdaptiveRates(Clock())
+    policy = replace(POLICY, key_fields=("http.method",))
+    for i in range(MEMO_MAX + 300):  # a client inventing a method per request
+        assert decide(policy, failed(rng, 405, method=f"M{i}"), rates).key == f"telemetry_upload|M{i}"
+
+    def leaves(node: Any) -> int:
+        return sum(leaves(child) for child in node.values()) if isinstance(node, dict) else 1
+
+    assert leaves(rates.memo) == MEMO_MAX
