@@ -5,7 +5,8 @@ per statement on the development VM, two thirds of an upload's CPU (docs/benchma
 "Ingest throughput"). The SQL here is derived from the models' `_meta` on first use, so a field
 added by a migration is read and written like everywhere else; values go through the fields'
 own `get_db_prep_save` and `from_db_value`, as the ORM does. Statements run on Django's
-cursor, so query counting (tests, wide events) sees them.
+cursor, so query counting (tests, wide events) sees them; the upload's, on PostgreSQL, as
+prepared statements (telemetry/prepared.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import connection
 from django.db.models import CharField, DateTimeField, Field, FloatField, ForeignKey, Model
 
 from telemetry.models import Reading, Trip, Vehicle, VehicleStats
+from telemetry.prepared import execute_prepared
 
 Converter = Callable[[Any, Any, Any], Any]
 Converters = tuple[tuple[int, list[Converter], Any], ...]
@@ -96,7 +98,7 @@ def vehicle_by_token_hash(token_hash: str) -> Vehicle | None:
     """Like `Vehicle.objects.select_related("stats").filter(token_hash=...).first()`: `vehicle.stats` costs
     no query (and raises DoesNotExist when the row is missing)."""
     with connection.cursor() as cursor:
-        cursor.execute(_vehicle_sql(False), [token_hash])
+        execute_prepared(cursor, _vehicle_sql(False), [token_hash])
         row = cursor.fetchone()
     return _vehicle_row(row) if row is not None else None
 
@@ -114,7 +116,7 @@ def vehicle_and_trip_by_token_hash(token_hash: str, *, trip_key: str, at: dateti
     has none yet) and the odometers around `at`: the upload's trip and odometer check cost no query of their own."""
     with connection.cursor() as cursor:
         when = connection.ops.adapt_datetimefield_value(at) if at is not None else None
-        cursor.execute(_vehicle_sql(True), [when, when, trip_key, token_hash])
+        execute_prepared(cursor, _vehicle_sql(True), [when, when, trip_key, token_hash])
         row = cursor.fetchone()
     if row is None:
         return UploadTarget(None, None)
@@ -129,7 +131,8 @@ def trip_by_known_vehicle(vehicle: Vehicle, *, token_hash: str, trip_key: str,
     no longer exists."""
     with connection.cursor() as cursor:
         when = connection.ops.adapt_datetimefield_value(at) if at is not None else None
-        cursor.execute(_vehicle_sql(True, with_vehicle=False), [when, when, trip_key, vehicle.pk, token_hash])
+        execute_prepared(cursor, _vehicle_sql(True, with_vehicle=False),
+                         [when, when, trip_key, vehicle.pk, token_hash])
         row = cursor.fetchone()
     return _with_trip(vehicle, row) if row is not None else None
 
@@ -226,7 +229,7 @@ def reading_insert(reading: Reading) -> int | None:
 def _reading_stored(sql: str, params: list[Any]) -> int | None:
     """Run a statement returning the new reading's id (no row: a duplicate)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         row = cursor.fetchone()
     return row[0] if row is not None else None
 
