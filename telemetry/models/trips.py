@@ -74,7 +74,9 @@ class Trip(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["vehicle", "trip_key"], name="trip_unique_per_session")]
         indexes = [
-            models.Index(fields=["last_received_at"], condition=models.Q(is_closed=False), name="trip_open_by_last_received"),
+            # Open trips (the stale sweep's candidates, a vehicle's open trips), keyed on a column no upload
+            # changes: each upload's trip UPDATE is then a HOT update, with no new entry in any index.
+            models.Index(fields=["vehicle"], condition=models.Q(is_closed=False), name="trip_open_by_vehicle"),
             models.Index(fields=["vehicle", "-started_at"], name="trip_vehicle_started"),
             # The weather catch-up's candidates: finished trips still without weather (a small set).
             models.Index(fields=["finalized_at"], condition=models.Q(is_closed=True, weather_conditions=""),

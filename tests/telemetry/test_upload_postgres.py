@@ -1,4 +1,5 @@
-"""What an upload asks of PostgreSQL: its statements prepared once per connection, again on a new one."""
+"""What an upload asks of PostgreSQL: its statements prepared once per connection (again on a new one), and a
+trip UPDATE that adds no index entry (a HOT update)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,24 @@ def test_upload_statements_are_prepared_once_per_connection_and_again_after_a_re
     trip = Trip.objects.get()
     assert Reading.objects.count() == trip.reading_count == 5
 
+
+def test_steady_uploads_update_their_trip_in_place_without_index_entries(volt, upload) -> None:
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (set DATABASE_URL), as in CI")
+    readings = drive_readings(DrivePlan(session="hot", start=START))
+    assert upload(volt.token, next(readings)).content == b"OK!"  # opens the trip
+
+    def updates() -> tuple[int, int]:  # the trip table's updates in this transaction, and how many were HOT
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+                           "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", [Trip._meta.db_table] * 2)
+            return cursor.fetchone()
+
+    before = updates()
+    for _ in range(5):
+        assert upload(volt.token, next(readings)).content == b"OK!"
+    after = updates()
+    # An index on a column every upload sets (last_received_at, last_reading_at, reading_count) would make
+    # each of these a new index entry in every index of the table.
+    assert (after[0] - before[0], after[1] - before[1]) == (5, 5)
+    assert Trip.objects.get().reading_count == 6
