@@ -4,7 +4,8 @@
 
 A moderate vehicle (bench/fleet.py) uploads a few readings of one session through Django's test
 client (every middleware, the real PostgreSQL); the next upload's statements are captured and
-printed. tests/telemetry pins the same budget with django_assert_num_queries.
+printed, a prepared statement's EXECUTE with the statement it runs. tests/telemetry pins the same
+budget with django_assert_num_queries.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench.fleet import START_MS, fleet_create, upload_query  # noqa: E402
 
 
+def _clip(sql: str) -> str:
+    return sql if len(sql) <= 300 else sql[:300] + " ..."
+
+
+def _prepared_text(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+        row = cursor.fetchone()
+    return row[0] if row else "(not prepared on this connection)"
+
+
 def main() -> None:
     logging.getLogger("wide_events").handlers = [logging.NullHandler()]  # the statements are the output here
     [(_, token)] = fleet_create(vehicles=1, prefix=f"queries-{os.getpid()}")
@@ -44,7 +56,9 @@ def main() -> None:
     print(f"{len(statements) - len(control)} queries for one steady-state upload (a new reading on an open trip), "
           f"plus {' and '.join(control) or 'no transaction control'}:")
     for i, sql in enumerate(statements, 1):
-        print(f"  {i}. {sql if len(sql) <= 300 else sql[:300] + ' ...'}")
+        print(f"  {i}. {_clip(sql)}")
+        if sql.startswith("EXECUTE "):  # a prepared statement (telemetry/prepared.py): what it runs
+            print(f"     prepared as: {_clip(_prepared_text(sql.split('(')[0].removeprefix('EXECUTE ')))}")
     print(json.dumps({"bench": "queries", "queries": len(statements) - len(control),
                       "transaction_control": control}))
 
