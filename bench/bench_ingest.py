@@ -9,6 +9,8 @@ The baseline (bench/views.py) only inserts one row through the ORM, through the 
 Modes alternate within each round (order flipped every round), so machine noise hits both.
 `--compare DIR` also serves the upload from another checkout of the project (e.g. `git archive <commit>`
 unpacked in DIR), as a third endpoint in the same rounds: the code before and after a change, side by side.
+Each endpoint's CPU per request is reported too (gunicorn's workers + PostgreSQL's backends, from
+/proc/PID/schedstat), and its ratio to the baseline's: steadier than req/s when neighbours share the machine.
 Prints one JSON line last (for bench/run_all.py).
 """
 
@@ -82,9 +84,45 @@ def server_start(port: int, tmp: Path, root: Path = ROOT, name: str = "gunicorn"
             time.sleep(0.2)
 
 
+def _on_cpu_ns(pid: int) -> int:
+    """Time the process has spent on a CPU, user and kernel (0 once it has gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError):
+        return 0
+
+
+class CpuMeter:
+    """CPU the servers spend: gunicorn's workers, and the database's client backends (the benchmark's
+    database has no other clients; only the endpoint under load does work). What the shared machine's
+    neighbours take moves req/s; CPU per request moves much less. wrk's own CPU is not counted."""
+
+    def __init__(self, masters: list[int]) -> None:
+        self.masters = set(masters)
+
+    def read(self) -> tuple[dict[int, int], dict[int, int]]:
+        workers = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) in self.masters:
+                    workers.append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue  # a process that ended while read
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            backends = [row[0] for row in cursor.fetchall()]
+        return {pid: _on_cpu_ns(pid) for pid in workers}, {pid: _on_cpu_ns(pid) for pid in backends}
+
+
+def _spent_ms(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU ms between two reads; a process that started in between counts from zero."""
+    return sum(ns - before.get(pid, 0) for pid, ns in after.items() if ns) / 1e6
+
+
 class Load:
-    def __init__(self, ports: dict[str, int], fleet: Path, run: str, connections: int) -> None:
-        self.ports, self.fleet, self.run, self.connections = ports, fleet, run, connections
+    def __init__(self, ports: dict[str, int], fleet: Path, run: str, connections: int, meter: CpuMeter) -> None:
+        self.ports, self.fleet, self.run, self.connections, self.meter = ports, fleet, run, connections, meter
         self.runs = 0
         self.query = "&".join(f"{k}={v.replace('@', '%40')}" for k, v in PARAMS.items())
 
@@ -93,6 +131,7 @@ class Load:
         start_ms = START_MS + self.runs * GAP_MS
         kind = "baseline" if mode == "baseline" else "upload"
         session = f"ingest-{self.run}" if kind == "upload" else f"baseline-{self.run}"
+        before = self.meter.read()
         out = subprocess.run(
             ["wrk", "-t1", f"-c{self.connections}", f"-d{seconds}s", "--timeout", "10s",
              "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{self.ports[mode]}", "--",
@@ -101,7 +140,10 @@ class Load:
         result = json.loads(out.strip().splitlines()[-1])
         if result["non2xx"] or result["socket_errors"]:
             raise SystemExit(f"{mode}: {result['non2xx']} non-2xx answers, {result['socket_errors']} socket errors")
+        after = self.meter.read()
         result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+        result["server_ms"] = _spent_ms(before[0], after[0]) / result["requests"]
+        result["database_ms"] = _spent_ms(before[1], after[1]) / result["requests"]
         return result
 
 
@@ -129,7 +171,7 @@ def main() -> None:
                 ports["compare"] = free_port()
                 procs.append(server_start(ports["compare"], tmp, Path(args.compare).resolve(), "compare"))
                 modes.append("compare")
-            load = Load(ports, tmp / "fleet.txt", run, args.connections)
+            load = Load(ports, tmp / "fleet.txt", run, args.connections, CpuMeter([proc.pid for proc in procs]))
             for mode in modes:  # warm-up: opens each vehicle's trip (trip_created), fills the workers' caches
                 load(mode, 2)
             results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
@@ -149,15 +191,29 @@ def main() -> None:
     for mode, rows in results.items():
         rps, p50, p99 = med(x["rps"] for x in rows), med(x["p50_us"] for x in rows), med(x["p99_us"] for x in rows)
         rounds = ", ".join(f"{x['rps']:.0f}" for x in rows)
+        server, database = med(x["server_ms"] for x in rows), med(x["database_ms"] for x in rows)
         print(f"{mode:>9}: {rps:7.1f} req/s (rounds {rounds})  "
-              f"p50 {p50 / 1000:6.2f} ms  p99 {p99 / 1000:6.2f} ms")
-        summary[mode] = {"rps": round(rps, 1), "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2)}
+              f"p50 {p50 / 1000:6.2f} ms  p99 {p99 / 1000:6.2f} ms  CPU/request {server:.2f} + {database:.2f} ms")
+        summary[mode] = {"rps": round(rps, 1), "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2),
+                         "server_cpu_ms": round(server, 3), "database_cpu_ms": round(database, 3)}
     print(f"upload / baseline: {med(ratios):.3f} (rounds {', '.join(f'{r:.3f}' for r in ratios)})")
+    summary["cpu_ratio"] = _cpu_ratio(results["upload"], results["baseline"])
     if "compare" in results:
         before = [c["rps"] / b["rps"] for c, b in zip(results["compare"], results["baseline"], strict=True)]
         print(f"compare / baseline: {med(before):.3f} (rounds {', '.join(f'{r:.3f}' for r in before)})")
         summary["compare_ratio"] = round(med(before), 3)
+        summary["compare_cpu_ratio"] = _cpu_ratio(results["compare"], results["baseline"], "compare")
     print(json.dumps(summary))
+
+
+def _cpu_ratio(rows: list[dict[str, float]], baseline: list[dict[str, float]], name: str = "upload") -> float:
+    """Baseline CPU per request over this endpoint's (servers and database), round by round: the req/s ratio
+    the two would have on CPUs of their own."""
+    ratios = [(b["server_ms"] + b["database_ms"]) / (x["server_ms"] + x["database_ms"])
+              for x, b in zip(rows, baseline, strict=True)]
+    print(f"{name} / baseline in CPU per request: {statistics.median(ratios):.3f} "
+          f"(rounds {', '.join(f'{r:.3f}' for r in ratios)})")
+    return round(statistics.median(ratios), 3)
 
 
 if __name__ == "__main__":
