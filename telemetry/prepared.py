@@ -48,7 +48,8 @@ def execute_prepared(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -> 
     if names is None:
         names = _prepared[raw] = set()
     if name not in names:
-        with raw.cursor() as setup:
+        # Django's exception classes, as for any statement: a lost connection is still a 503, not a 500.
+        with cursor.db.wrap_database_errors, raw.cursor() as setup:
             setup.execute(prepare)
         names.add(name)  # only once prepared: a PREPARE that failed is tried again next time
     cursor.execute(execute, params)

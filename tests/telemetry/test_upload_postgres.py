@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from telemetry.drive_sim import DrivePlan, drive_readings
 from telemetry.models import Reading, Trip
-from telemetry.prepared import _statement
+from telemetry.prepared import _statement, execute_prepared
 from tests.telemetry.budget import steady_upload_queries
 
 START = datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
@@ -33,6 +33,16 @@ def test_statement_numbers_its_placeholders_and_refuses_other_percent_signs() ->
     assert _statement("SELECT 2")[0] != _statement("SELECT 1")[0]
     with pytest.raises(ValueError, match="placeholders"):
         _statement("SELECT 'x%' WHERE a = %s")
+
+
+@pytest.mark.django_db
+def test_a_statement_that_cannot_be_prepared_raises_djangos_error_and_is_not_remembered() -> None:
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (set DATABASE_URL), as in CI")
+    for _ in range(2):  # not remembered as prepared: the second call prepares (and fails) again
+        with pytest.raises(ProgrammingError, match="no_such_table"), transaction.atomic(), \
+                connection.cursor() as cursor:
+            execute_prepared(cursor, "SELECT 1 FROM no_such_table WHERE id = %s", [1])
 
 
 @pytest.mark.django_db(transaction=True)
