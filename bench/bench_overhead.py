@@ -60,7 +60,8 @@ from logging_policy.emit import SafeFileHandler  # noqa: E402
 from logging_policy.policy import policy_override  # noqa: E402
 from logging_policy.sampling import PolicySnapshot, default_policy  # noqa: E402
 
-KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0)
+# Every event kept: no key budget either (the default, 200 a minute, would drop most of a round's).
+KEEP_ALL = PolicySnapshot(default_sample_rate=1.0, new_vehicle_rate=1.0, default_budget_per_minute=10**9)
 MIDDLEWARE = "logging_policy.middleware.WideEventMiddleware"
 
 
