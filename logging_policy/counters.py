@@ -2,11 +2,12 @@
 and per sampling key (logging_policy/key_counts.py).
 
 Counting is on the hot path of every event, so it only touches memory: each process
-adds to a small dict and flushes it to the shared cache every FLUSH_EVERY events or
-FLUSH_INTERVAL_S seconds, whichever comes first, as ONE batch (a MULTI/EXEC pipeline of
-HINCRBYs on Redis; one get_many + set_many on the file cache). A failed flush keeps the
-counts for the next attempt (at most a day of them) and never raises: Redis being away
-costs the overview some freshness, never a request.
+appends the event's decision to a list and flushes every FLUSH_EVERY events or
+FLUSH_INTERVAL_S seconds, whichever comes first, and at every minute's end, as ONE batch
+(a MULTI/EXEC pipeline of HINCRBYs on Redis; one get_many + set_many on the file cache).
+The flush adds the batch up, each distinct decision once (equal decisions are most of a
+batch). A failed flush keeps the counts for the next attempt (at most a day of them) and
+never raises: Redis being away costs the overview some freshness, never a request.
 
 Buckets: one-minute hashes for "the last hour" (the current minute and the 59 before),
 one-hour hashes for "the last day" (the current hour and the 23 before); every event
@@ -22,6 +23,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from django.core.cache import cache, caches
@@ -48,46 +50,40 @@ clock: Callable[[], float] = time.time  # wall clock: buckets are shared by ever
 
 # (minute start, operation, reason) -> [seen, kept, would_keep]
 _Pending = dict[tuple[int, str, str], list[int]]
-_pending: _Pending = {}
-_pending_keys: KeyPending = {}
-_pending_events = 0
-_last_flush = clock()
-_lock = threading.Lock()
+# The events decided since the last flush, all in the minute `_minute` (a flush ends every minute).
+# No lock per event: list.append is atomic, and a flush swaps the list for a new one. A thread that
+# read the clock just before another one's flush at a minute's end counts its event a minute late.
+_decided: list[tuple[str, Decision]] = []
+_minute = 0
+_due_at = 0.0  # the next flush: FLUSH_INTERVAL_S after the last one, or the minute's end if sooner
+# Counts whose flush failed, added to the next batch.
+_carried: _Pending = {}
+_carried_keys: KeyPending = {}
 _flush_lock = threading.Lock()
 
 
 def counters_record(*, operation: str, decision: Decision) -> None:
-    """Count one decided event in this process; flush when due. Never raises."""
-    global _pending_events
+    """Count one decided event in this process; flush first when due. Never raises."""
     try:
-        now = clock()
-        key = (int(now) // MINUTE * MINUTE, operation, decision.reason)
-        with _lock:
-            row = _pending.get(key)
-            if row is None:
-                row = _pending[key] = [0, 0, 0]
-            row[0] += 1
-            row[1] += decision.keep
-            row[2] += decision.would_keep
-            if decision.key:
-                key_count(_pending_keys, key[0], decision)
-            _pending_events += 1
-            due = _pending_events >= FLUSH_EVERY or now - _last_flush >= FLUSH_INTERVAL_S
-        if due:
+        if clock() >= _due_at or len(_decided) >= FLUSH_EVERY:
             counters_flush()
+        _decided.append((operation, decision))
     except Exception:  # noqa: BLE001 - counting must never fail the event it counts
         _internal.exception("sampling counters: could not count an event")
 
 
 def counters_flush() -> bool:
     """Write this process's pending counts as one batch. False (counts kept) when the cache is away."""
-    global _pending, _pending_keys, _pending_events, _last_flush
+    global _decided, _minute, _due_at, _carried, _carried_keys
     if not _flush_lock.acquire(blocking=False):
         return False  # another thread of this process is flushing right now
     try:
-        with _lock:
-            batch, keys = _pending, _pending_keys
-            _pending, _pending_keys, _pending_events, _last_flush = {}, {}, 0, clock()
+        now = clock()
+        decided, minute, batch, keys = _decided, _minute, _carried, _carried_keys
+        _decided, _carried, _carried_keys = [], {}, {}
+        _minute = int(now) // MINUTE * MINUTE
+        _due_at = min(now + FLUSH_INTERVAL_S, _minute + MINUTE)
+        _tally(decided, minute, batch, keys)
         if not batch:
             return True
         try:
@@ -96,27 +92,39 @@ def counters_flush() -> bool:
         except Exception as exc:  # noqa: BLE001 - any cache failure: keep the counts, retry later
             _internal.warning("sampling counters not flushed (%s); retrying in %gs",
                               type(exc).__name__, FLUSH_INTERVAL_S)
-            _merge_back(batch, keys)
+            _carry(batch, keys, now)
             return False
     finally:
         _flush_lock.release()
 
 
-def _merge_back(batch: _Pending, keys: KeyPending) -> None:
-    oldest = clock() - DAY
-    with _lock:
-        for key, (seen, kept, would) in batch.items():
-            if key[0] < oldest:
-                continue
-            row = _pending.setdefault(key, [0, 0, 0])
-            row[0] += seen
-            row[1] += kept
-            row[2] += would
-        for minute_key, values in keys.items():
-            if minute_key[0] >= clock() - HOUR:  # per-key counts are shown for the last hour only
-                pending = _pending_keys.setdefault(minute_key, [0] * len(values))
-                for i, n in enumerate(values):
-                    pending[i] += n
+def _tally(decided: list[tuple[str, Decision]], minute: int, batch: _Pending, keys: KeyPending) -> None:
+    """Add the events of `minute` to the pending counts, each distinct (operation, decision) once."""
+    for (operation, decision), n in Counter(decided).items():
+        row = batch.get((minute, operation, decision.reason))
+        if row is None:
+            row = batch[(minute, operation, decision.reason)] = [0, 0, 0]
+        row[0] += n
+        row[1] += n * decision.keep
+        row[2] += n * decision.would_keep
+        if decision.key:
+            key_count(keys, minute, decision, n)
+
+
+def _carry(batch: _Pending, keys: KeyPending, now: float) -> None:
+    """Keep the counts of a failed flush for the next one (those of the last day; per key, the last hour)."""
+    for key, (seen, kept, would) in batch.items():
+        if key[0] < now - DAY:
+            continue
+        row = _carried.setdefault(key, [0, 0, 0])
+        row[0] += seen
+        row[1] += kept
+        row[2] += would
+    for minute_key, values in keys.items():
+        if minute_key[0] >= now - HOUR:  # per-key counts are shown for the last hour only
+            pending = _carried_keys.setdefault(minute_key, [0] * len(values))
+            for i, n in enumerate(values):
+                pending[i] += n
 
 
 def bucket_key(kind: str, start: int) -> str:
@@ -238,16 +246,15 @@ def counters_key_rows() -> list[KeyRow]:
 
 def counters_forget() -> None:
     """Drop this process's pending counts (tests)."""
-    global _pending, _pending_keys, _pending_events
-    with _lock:
-        _pending, _pending_keys, _pending_events = {}, {}, 0
+    global _decided, _carried, _carried_keys, _due_at
+    _decided, _carried, _carried_keys, _due_at = [], {}, {}, 0.0
 
 
 def _after_fork() -> None:
     # A forked child (Celery prefork) must not flush its parent's counts a second time.
-    global _pending, _pending_keys, _pending_events, _lock, _flush_lock
-    _pending, _pending_keys, _pending_events = {}, {}, 0
-    _lock, _flush_lock = threading.Lock(), threading.Lock()
+    global _flush_lock
+    counters_forget()
+    _flush_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork)

@@ -28,19 +28,19 @@ OPERATIONS = "Operations"
 Pending = dict[tuple[int, str], list[int]]
 
 
-def key_count(pending: Pending, minute: int, decision: Decision) -> None:
-    """Add one decided event to `pending` (the caller holds the lock)."""
+def key_count(pending: Pending, minute: int, decision: Decision, n: int = 1) -> None:
+    """Add `n` events decided alike to `pending` (each adds what one event adds, rounded alike)."""
     row = pending.get((minute, decision.key))
     if row is None:
         row = pending[(minute, decision.key)] = [0, 0, 0, 0, 0]
     p = decision.rate
-    row[0] += 1
-    row[4] += round(p * SCALE)
+    row[0] += n
+    row[4] += n * round(p * SCALE)
     # What the policy keeps (in dry run everything is written, but the estimate is the policy's).
     if decision.would_keep and p > 0:
-        row[1] += 1
-        row[2] += round(SCALE / p)
-        row[3] += round((1.0 - p) / (p * p) * SCALE)
+        row[1] += n
+        row[2] += n * round(SCALE / p)
+        row[3] += n * round((1.0 - p) / (p * p) * SCALE)
 
 
 def key_increments(pending: Pending, bucket: Callable[[int], str]) -> dict[str, dict[str, int]]:
