@@ -26,10 +26,12 @@ def new_ids() -> tuple[str, str]:
 _stamp: tuple[int, str] = (-1, "")
 
 
-def event_timestamp() -> str:
-    """Now in UTC as ISO 8601 with milliseconds and `Z`, like `datetime.isoformat(timespec="milliseconds")`."""
+def event_timestamp(now: float | None = None) -> str:
+    """`now` (seconds since the epoch; the present by default) in UTC as ISO 8601 with milliseconds and
+    `Z`, like `datetime.isoformat(timespec="milliseconds")`."""
     global _stamp  # a one-entry cache; a race only recomputes it
-    now = time.time()
+    if now is None:
+        now = time.time()
     second = int(now)
     cached_second, prefix = _stamp
     if second != cached_second:

@@ -106,6 +106,7 @@ def test_truncation_falls_back_to_minimal_fields(settings) -> None:
     event.set("sampling", reason="error", rate=1.0, sample_rate=1.0, policy_version=0)
     data = event.close()
     assert data is not None
+    event.complete_kept()  # as event_emit does for a kept event: the timestamp is written out
     data["trip"] = {"implausible": ["x" * 3000]}
     written = orjson.loads(serialize(data))
     assert written["truncated"] is True and "http" not in written and "error" not in written
