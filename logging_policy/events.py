@@ -34,7 +34,7 @@ class WideEvent:
         # `timestamp` is written out when the event is kept (`complete_kept`): most are dropped.
         self._opened_at = _wall_now()
         self._emitted = False
-        # Unrounded running totals of the timers; `timings_ms` shows each rounded to the microsecond.
+        # The timers' running totals in seconds, unrounded: `timings()`, written out when kept.
         self._timed: dict[str, float] = {}
         self._when_kept: list[tuple[str, Callable[[WideEvent], Mapping[str, Any]]]] = []
         if shared_names is None:
@@ -115,6 +115,8 @@ class WideEvent:
         the `set_when_kept` builders' fields (emission, once the event is kept; after `close`)."""
         data = self.data
         data["timestamp"] = event_timestamp(self._opened_at)
+        if self._timed:
+            data["timings_ms"].update(self.timings())
         if (db := data.get("db")) is not None and type(time_ms := db.get("time_ms")) is float:
             db["time_ms"] = half_up(time_ms, 1000.0)  # query times add up unrounded: there are many
         for namespace, build in self._when_kept:
@@ -158,7 +160,16 @@ class WideEvent:
 
     def timer(self, name: str) -> _Timer:
         """`with event.timer("parse"):` adds the block's wall time to `timings_ms.parse` (accumulating)."""
-        return _Timer(self.data["timings_ms"], self._timed, name)
+        return _Timer(self._timed, name)
+
+    def timings(self) -> dict[str, float]:
+        """The timers' totals as `timings_ms` shows them: in ms to the microsecond, each added to a value
+        `set` there by hand. Written out for a kept event only (`complete_kept`): the sums stay exact
+        (rounding at every stop would lose every block < 0.5 us), and a dropped event never rounds."""
+        hand = self.data.get("timings_ms") or _NO_FIELDS
+        # half_up(ms, 1000.0)'s arithmetic: a timer's total is a finite float.
+        return {name: ((hand.get(name, 0.0) + total * 1000.0) * 1000.0 + 0.5) // 1.0 / 1000.0
+                for name, total in self._timed.items()}
 
     def add_error(self, error: ErrorCode | BaseException | str, message: str | None = None) -> ErrorCode:
         """Mark the event failed with a structured error; the first error wins the `error` slot."""
@@ -253,10 +264,9 @@ def exception_text(error: BaseException) -> str:
 class _Timer:
     """A class, not @contextmanager: a generator per timed block costs several times more."""
 
-    __slots__ = ("timings", "totals", "name", "start")
+    __slots__ = ("totals", "name", "start")
 
-    def __init__(self, timings: dict[str, float], totals: dict[str, float], name: str) -> None:
-        self.timings = timings
+    def __init__(self, totals: dict[str, float], name: str) -> None:
         self.totals = totals
         self.name = name
 
@@ -264,13 +274,6 @@ class _Timer:
         self.start = _now()
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
-        elapsed = (_now() - self.start) * 1000.0
-        name = self.name
-        total = self.totals.get(name)
-        if total is None:  # first block of this name (or a value set on timings_ms by hand)
-            total = self.timings.get(name, 0.0)
-        total += elapsed
-        self.totals[name] = total
-        # half_up(total, 1000.0) inlined: rounded as it stops, so that close() has no loop over the
-        # timings; the sum itself stays exact (rounding it at every stop would lose every block < 0.5 us).
-        self.timings[name] = (total * 1000.0 + 0.5) // 1.0 / 1000.0
+        end = _now()
+        totals = self.totals
+        totals[self.name] = totals.get(self.name, 0.0) + (end - self.start)

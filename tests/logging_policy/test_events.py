@@ -27,7 +27,7 @@ def test_a_failed_unit_leaves_its_error_but_not_what_it_set() -> None:
     assert event.data["business"] == {"trip_finalized": True}
     assert (event.data["charging"], event.data["trips"]) == ({"replayed": {"added": 1}}, {"failed": [1]})
     assert "refuel" not in event.data
-    assert list(event.data["timings_ms"]) == ["trip_compute"]  # what the failed work cost stays
+    assert list(event.timings()) == ["trip_compute"]  # what the failed work cost stays
     assert event.data["warnings"] == [{"code": "W001", "message": "cache away"}]
 
 
@@ -60,10 +60,10 @@ def test_a_timer_adds_every_block_exactly_and_shows_the_sum_to_the_microsecond(m
     for _ in range(1000):  # blocks of 0.4 us: each alone would round to nothing
         with event.timer("db_insert"):
             clock.now += 0.0000004
-    assert event.data["timings_ms"]["db_insert"] == 0.4
+    assert event.timings()["db_insert"] == 0.4
     with event.timer("db_insert"):
         clock.now += 0.00123456
-    assert event.data["timings_ms"]["db_insert"] == 1.635  # 1.63456 ms, to the microsecond
+    assert event.timings()["db_insert"] == 1.635  # 1.63456 ms, to the microsecond
     timer = event.timer("parse")
     clock.now += 0.005  # made, not yet entered: not counted
     with timer:
@@ -74,8 +74,12 @@ def test_a_timer_adds_every_block_exactly_and_shows_the_sum_to_the_microsecond(m
     event.set("timings_ms", queue_wait=3.0)
     with event.timer("queue_wait"):  # a timer adds to a value set by hand
         clock.now += 0.001
-    assert {k: event.data["timings_ms"][k] for k in ("parse", "auth", "queue_wait")} == {
+    assert {k: event.timings()[k] for k in ("parse", "auth", "queue_wait")} == {
         "parse": 1.0, "auth": 2.0, "queue_wait": 4.0}
+    assert event.data["timings_ms"] == {"queue_wait": 3.0}  # written out only for a kept event:
+    assert event.close() is not None
+    event.complete_kept()
+    assert event.data["timings_ms"] == {"queue_wait": 4.0, "db_insert": 1.635, "parse": 1.0, "auth": 2.0}
 
 
 @pytest.mark.django_db
