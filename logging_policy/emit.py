@@ -103,7 +103,7 @@ def event_emit(event: WideEvent) -> bool:
         policy = policy_current()
         RATES.advance()
         decision = decide(policy, data, RATES)
-        operation = data.get("operation", "")
+        operation = data["operation"]
         if decision.key:
             # After the decision: an event's keep probability depends only on the events before it.
             RATES.record(decision.key, budget_per_minute(policy, operation))
