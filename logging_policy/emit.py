@@ -11,7 +11,6 @@ import logging
 import logging.handlers
 import os
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -22,7 +21,7 @@ from logging_policy.counters import counters_record
 from logging_policy.events import WideEvent
 from logging_policy.metadata import static_fields_shared
 from logging_policy.policy import policy_current
-from logging_policy.redact import CORE_FIELDS, MINIMAL_FIELDS, STATIC_NAMESPACES, redact_line
+from logging_policy.redact import CORE_FIELDS, MINIMAL_FIELDS, STATIC_NAMESPACES
 from logging_policy.sampling import budget_per_minute, decide
 
 logger = logging.getLogger("wide_events")
@@ -75,20 +74,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def serialize(data: dict[str, Any], secrets: Iterable[str] = ()) -> bytes:
-    """One redacted JSON line, at most WIDE_EVENTS_MAX_BYTES; any value type serializes (through str()).
+def serialize(data: dict[str, Any]) -> bytes:
+    """One JSON line, at most WIDE_EVENTS_MAX_BYTES; any value type serializes (through str()). Its values
+    were scrubbed as they were set (logging_policy/redact.py).
 
     An oversized event keeps its core fields, or only the minimal ones if even those are too large (a
     huge path, say), and says so (`truncated`, `original_size_bytes`): logging_policy/redact.py.
     """
-    line = redact_line(_dumps(data), secrets)
+    line = _dumps(data)
     if len(line) <= settings.WIDE_EVENTS_MAX_BYTES:
         return line
     for fields in (CORE_FIELDS, MINIMAL_FIELDS):
         smaller = {k: data[k] for k in fields if k in data}
         smaller["truncated"] = True
         smaller["original_size_bytes"] = len(line)
-        out = redact_line(_dumps(smaller), secrets)
+        out = _dumps(smaller)
         if len(out) <= settings.WIDE_EVENTS_MAX_BYTES:
             return out
     return out  # the minimal fields are bounded; a limit below them is a misconfiguration
@@ -127,7 +127,7 @@ def event_emit(event: WideEvent) -> bool:
         data["sampling"] = sampling
         event.complete_kept()
         if logger.isEnabledFor(_INFO):
-            _write(serialize(data, event.secrets))
+            _write(serialize(data))
         return True
     except Exception:  # noqa: BLE001 - the event must never break the work it describes
         _emit_failed()

@@ -16,14 +16,15 @@ from django.db import DatabaseError
 
 from logging_policy.error_codes import CodedError, ErrorCode, classify_exception, error_code
 from logging_policy.ids import event_timestamp, new_ids
-from logging_policy.redact import OUTCOME_FIELDS, REDACTED, SECRET_FIELD_NAMES, clip, token_shaped
+from logging_policy.redact import OUTCOME_FIELDS, SCREENS, clip, event_scrub, fields_scrub, text_redact, token_shaped
 from logging_policy.rounding import half_up
 
 
 class WideEvent:
     """A mutable event: nested namespaces of plain values, timers and one error."""
 
-    __slots__ = ("data", "secrets", "_started", "_opened_at", "_emitted", "_shared", "_timed", "_when_kept")
+    __slots__ = ("data", "secrets", "_started", "_opened_at", "_emitted", "_shared", "_timed", "_when_kept",
+                 "_late")
 
     def __init__(self, operation: str, kind: str, request_id: str | None = None, trace_id: str | None = None,
                  shared: Mapping[str, dict[str, Any]] | None = None, shared_names: frozenset[str] | None = None
@@ -40,8 +41,10 @@ class WideEvent:
         if shared_names is None:
             shared_names = frozenset(shared) if shared else _NO_NAMES
         self._shared = shared_names  # copied before a write (`_namespace`)
-        # Values that must not appear anywhere in the written line (e.g. the upload token).
+        # Values that must not appear anywhere in the written line (e.g. the upload token); `_late`: those
+        # learned once untrusted values were set (None until one is), replaced in them if the event is kept.
         self.secrets: set[str] = set()
+        self._late: list[str] | None = None
         if request_id is None or trace_id is None:
             fresh_request_id, fresh_trace_id = new_ids()
             request_id, trace_id = request_id or fresh_request_id, trace_id or fresh_trace_id
@@ -84,7 +87,8 @@ class WideEvent:
         return ns
 
     def set(self, namespace: str, fields: Mapping[str, Any] | None = None, /, **more: Any) -> None:
-        """Merge fields into the namespace object `namespace` (created on first use).
+        """Merge fields into the namespace object `namespace` (created on first use), each untrusted value
+        scrubbed (logging_policy/redact.py); what the code writes passes one screen per call.
 
         `event.set("trip", id=7)` or, for a dict already built, `event.set("telemetry", described)`:
         passing a dict as keywords (`**described`) costs a repack of every key.
@@ -96,8 +100,11 @@ class WideEvent:
             fields = {**fields, **more}
         else:
             fresh = False
-        if not SECRET_FIELD_NAMES.isdisjoint(fields):
-            fields, fresh = {k: (REDACTED if k in SECRET_FIELD_NAMES else v) for k, v in fields.items()}, True
+        screen = SCREENS.get(namespace)
+        if screen is None or not screen(fields):
+            fields, fresh = fields_scrub(namespace, fields, self.secrets, mine=fresh), True
+            if self._late is None:
+                self._late = []
         ns = self.data.get(namespace)
         if ns is None:
             self.data[namespace] = fields if fresh else dict(fields)
@@ -128,18 +135,24 @@ class WideEvent:
             present = self.data.get(namespace)
             self.set(namespace, {**fields, **present} if present else fields)
         self._when_kept.clear()
+        if self._late:
+            event_scrub(self.data, self._late)
+            self._late.clear()
 
     def redact_value(self, secret: str) -> bool:
-        """Never write `secret` in this event: every occurrence becomes "[redacted]" at emission.
+        """Never write `secret` in this event: every occurrence in an untrusted value becomes "[redacted]".
         False when it is too short to be one (it would redact ordinary words, and guard nothing)."""
         if len(secret) < 4:
             return False
+        if self._late is not None and secret not in self.secrets:
+            self._late.append(secret)
         self.secrets.add(secret)
         return True
 
     def client_text(self, text: str, limit: int) -> str:
-        """Text a client chose, for a field of this event: scrubbed, then cut to `limit`, and every run in
-        it shaped like an upload token a secret of the event (it may be another car's live token)."""
+        """Text a client chose, for an untrusted field of this event: cut to `limit` (scrubbed first if it is
+        cut), and every run in it shaped like an upload token a secret of the event (it may be another
+        car's live token). `set` scrubs it."""
         for run in token_shaped(text):
             self.redact_value(run)
         return clip(text, limit, self.secrets)
@@ -183,6 +196,8 @@ class WideEvent:
             err_type = None
         self.data["success"] = False
         if "error" not in self.data:
+            if self._late is None:
+                self._late = []
             self.data["error"] = {
                 "code": code.code,
                 "name": code.name,
@@ -190,7 +205,7 @@ class WideEvent:
                 "severity": str(code.severity),
                 "alert": code.alert,
                 "retriable": code.retriable,
-                "message": clip(message or code.description, 500, self.secrets),
+                "message": text_redact(message or code.description, self.secrets)[:500],
             }
             if err_type:
                 self.data["error"]["type"] = err_type
@@ -200,7 +215,9 @@ class WideEvent:
         """A degradation that did not fail the work (cache down, task not queued)."""
         warnings: list[dict[str, str]] = self.data.setdefault("warnings", [])
         if len(warnings) < 20:
-            warnings.append({"code": code, "message": clip(message, 300, self.secrets)})
+            if self._late is None:
+                self._late = []
+            warnings.append({"code": code, "message": text_redact(message, self.secrets)[:300]})
 
     def record_query(self, duration_ms: float) -> None:
         db = self.data.get("db")

@@ -14,7 +14,6 @@ import re
 from logging_policy.redact import (
     REDACTED,
     client_network,
-    emails_redact,
     secret_paths,
     secret_prefix_in,
     text_redact,
@@ -37,12 +36,12 @@ _TARGET = re.compile(r"(?:^|(?<=[\s\"']))(?:[A-Za-z][A-Za-z0-9+.-]*://[^/\s]*)?/
 
 def path_redact(path: str) -> str:
     """A path with what may be a secret in it redacted: all that follows a secret prefix, elsewhere long
-    opaque runs and e-mail addresses; a query string as a whole (a GET upload's carries the e-mail and
-    the position)."""
+    opaque runs, e-mail addresses and credentials; a query string as a whole (a GET upload's carries the
+    e-mail and the position)."""
     path, query_mark, _ = path.partition("?")
     if (prefix := secret_prefix_in(path)) is not None:
         return prefix + REDACTED
-    return emails_redact(routed_path(path)) + (query_mark and "?" + REDACTED)
+    return text_redact(routed_path(path)) + (query_mark and "?" + REDACTED)
 
 
 def routed_path(path: str) -> str:

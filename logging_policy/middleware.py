@@ -11,10 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from logging_policy.current import _current
 from logging_policy.emit import event_emit, event_open
-from logging_policy.events import REDACTED, WideEvent
+from logging_policy.events import WideEvent
 from logging_policy.ids import new_ids
 from logging_policy.log_filters import path_redact, routed_path
-from logging_policy.redact import SECRET_URL_KWARGS, client_network, clip, credential_of, path_secret_of, token_shaped
+from logging_policy.redact import REDACTED, SECRET_URL_KWARGS, client_network, clip, credential_of, path_secret_of, token_shaped
 from logging_policy.responses import error_response, exception_response
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -148,8 +148,8 @@ class WideEventMiddleware:
             self._describe_outcome(request, event, status, response)
         except Exception as exc:  # noqa: BLE001 - describing the request must not fail it
             event.note_warning("E500", f"event enrichment failed: {type(exc).__name__}")
-            if "path" not in event.data["http"]:
-                event.set("http", path=unrouted_path(request.path))
+            http = event.data["http"]  # set again: `set` scrubs the client's method and path
+            event.set("http", method=http["method"], path=http.get("path") or unrouted_path(request.path))
         event_emit(event)
 
     @staticmethod
@@ -186,7 +186,7 @@ def _http_kept(request: HttpRequest, response: HttpResponse | None, event: WideE
             path = request.path
             for name in SECRET_URL_KWARGS:
                 if secret := match.kwargs.get(name):
-                    # Replaced here, where it is known to be; the emission scrub stays as the backstop.
+                    # Replaced here, where it is known to be; `set` replaces it in the other untrusted values.
                     event.redact_value(secret := str(secret))
                     path = path.replace(secret, REDACTED)
             # A route's own converters may take any text (the admin's object ids, its catch-all view).

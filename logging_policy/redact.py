@@ -1,29 +1,28 @@
 """What may leave the process in a wide event, and the scrub that enforces it.
 
-The table says of each top-level field who chose its value: PROCESS (configuration, one object
-shared by the process's events), SERVICE (code), FIXED (a format docs/events.schema.json fixes; a test
-checks) or UNTRUSTED (a client, a database, an exception: any field not named). Untrusted text enters
-through `WideEvent.client_text`, scrubbed and then cut; fields named like secrets are replaced by
-`WideEvent.set`; the request's live secrets (upload token, credential) are replaced at emission, where
-a screen over the JSON bytes (`_suspect`) lets the common line pass and a suspect one is parsed, its
-untrusted strings scrubbed one by one (bytes replaced in place could not tell a value from a key or a
-literal). The apps register their fixed fields and secret URL prefixes (vocabulary.py); the plain-log
-filter (log_filters.py) uses the same functions. The table also says what an event too large to write
-keeps (MINIMAL, then CORE) and what a rolled-back unit of work leaves (OUTCOME: cost and failure).
+The table says of each field who chose its value: PROCESS (configuration), SERVICE (code), FIXED (a
+format docs/events.schema.json fixes; a test checks) or UNTRUSTED (a client, a database, an exception:
+any field not named; apps name theirs in vocabulary.py). `WideEvent.set` scrubs each untrusted value
+when it is set, with the secrets the event knows (the upload token and the credential from its start);
+a secret learned later is replaced in the values already set once the event is kept, before it is
+serialized. Text cut to a length is scrubbed before the cut (`clip`). The plain-log filter
+(log_filters.py) uses the same functions. The table also says what an event too large to write keeps
+(MINIMAL, then CORE) and what a rolled-back unit of work leaves (OUTCOME: cost and failure).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
-from logging_policy.vocabulary import FieldName, vocabulary
+from logging_policy.vocabulary import FieldName, Vocabulary, vocabulary
 
 REDACTED = "[redacted]"
 
@@ -34,15 +33,17 @@ TOP_LEVEL: dict[str, tuple[str, ...]] = {
     "timestamp": (FIXED, MINIMAL), "kind": (FIXED, MINIMAL), "trace_id": (FIXED, MINIMAL),
     "parent_span_id": (FIXED, CORE), "truncated": (FIXED,),
     "operation": (SERVICE, MINIMAL), "success": (SERVICE, MINIMAL, OUTCOME), "duration_ms": (SERVICE, MINIMAL, OUTCOME),
-    "sampling": (SERVICE, MINIMAL), "timings_ms": (SERVICE, OUTCOME), "db": (SERVICE, OUTCOME),
+    "sampling": (SERVICE, MINIMAL), "timings_ms": (SERVICE, OUTCOME), "db": (SERVICE, OUTCOME), "business": (SERVICE,),
     "service": (PROCESS, MINIMAL), "deployment": (PROCESS, MINIMAL), "feature_flags": (PROCESS, MINIMAL),
     "request_id": (UNTRUSTED, MINIMAL), "http": (UNTRUSTED, CORE), "task": (UNTRUSTED, CORE),
     "error": (UNTRUSTED, CORE, OUTCOME), "vehicle": (UNTRUSTED, CORE), "warnings": (UNTRUSTED, OUTCOME),
 }
 NESTED: dict[tuple[str, str], str] = {
     ("error", "code"): FIXED, ("error", "category"): FIXED, ("error", "severity"): FIXED,
-    ("sampling", "reason"): FIXED, ("sampling", "policy_source"): FIXED, ("http", "route"): SERVICE,
-    ("error", "name"): SERVICE, ("task", "name"): SERVICE, ("task", "worker"): SERVICE, ("task", "queue"): SERVICE,
+    ("sampling", "reason"): FIXED, ("sampling", "policy_source"): FIXED, ("error", "name"): SERVICE,
+    **dict.fromkeys((("http", f) for f in ("route", "status_code", "request_size_bytes", "response_size_bytes",
+                                           "client_network")), SERVICE),
+    **dict.fromkeys((("task", f) for f in ("name", "worker", "queue", "retries", "eager", "args_count")), SERVICE),
 }
 
 
@@ -63,7 +64,7 @@ def schema_fixed() -> frozenset[FieldName]:
 
 def kept_whole() -> frozenset[FieldName]:
     """What the scrub leaves as it is: a token guessed to spell `upload` must not rename an operation."""
-    return _FIXED | _WRITTEN | vocabulary().schema_fixed
+    return _FIXED | _WRITTEN | vocabulary().schema_fixed | vocabulary().written
 
 
 def __getattr__(name: str) -> frozenset[FieldName]:
@@ -116,17 +117,13 @@ def secret_paths(prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 # An upload token as telemetry/tokens.py makes it (`token_urlsafe(24)`): 32 characters of URL-safe
-# base64 standing alone. All-hex runs are left alone: trace ids, uuid hex and digests are, a random
-# token almost never is ((22/64)^32).
+# base64 standing alone. All-hex runs are left alone: trace ids and digests are, a token almost never is.
 _TOKEN_SHAPED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def token_shaped(text: str) -> tuple[str, ...]:
-    """The runs of `text` that may be an upload token: whoever writes `text` down treats them as secrets.
-
-    Only a lookup could tell a live token from a run of the same shape; a header or a log line is not
-    worth a query, and over-redacting a 32-character run costs nothing."""
+    """The runs of `text` that may be an upload token: whoever writes `text` down treats them as secrets."""
     if len(text) < 32:
         return ()
     return tuple(run for run in _TOKEN_SHAPED.findall(text) if not _HEX_DIGITS.issuperset(run))
@@ -144,8 +141,7 @@ _DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 _LOCAL_PUNCTUATION = frozenset("._%+-")
 _WORDS = ("bearer", "basic", "token")
 _WORD = "(?:" + "|".join(_WORDS) + ")"
-# Spaces only, not \s: in the JSON line a tab or a newline is an escape, which the screen below does
-# not look for; a credential after one is not a credential that a header or a URL carries.
+# Spaces only, not \s: a tab or a newline is an escape in a JSON line, which `_suspect` does not look for.
 _SEPARATOR = r"(?: +|%20|\+)"
 # No \b before the word: over-redacting "xtoken 123456" costs nothing. A value stops where another
 # credential word and separator begin ("token Bearer eyJ..."): that one is redacted in turn. A lower-case
@@ -153,7 +149,6 @@ _SEPARATOR = r"(?: +|%20|\+)"
 _VALUE = r"(?![a-z]+\.(?![A-Za-z0-9_~+/=-]))(?:(?!\+?" + _WORD + _SEPARATOR + r")[A-Za-z0-9._~+/=-]){6,}"
 # ASCII: with Unicode case folding `toKen` (a Kelvin sign) would match, which the byte screen cannot see.
 _CREDENTIAL = re.compile(r"(?i)(" + _WORD + r")" + _SEPARATOR + _VALUE, re.ASCII)
-
 _WORD_BYTES = tuple(word.encode() for word in _WORDS)
 _LAST_BYTES = frozenset(end for word in _WORD_BYTES for end in (word[-1], word.upper()[-1]))  # r, c, n as ints
 
@@ -171,33 +166,6 @@ def client_network(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
-
-
-def _suspect(line: bytes) -> bool:
-    """Could the line hold an e-mail or a credential? A cheap superset of what the regexes match.
-
-    `line` is JSON as orjson writes it: control characters (tab, newline, ...) inside strings are
-    escaped, so the only bytes that can follow a credential word are a space, "%" (of %20) and
-    "+". Those are rare in an event, so each one is found (a memchr) and the few bytes before it
-    compared with the words. Searching the line for the words themselves costs about a nanosecond
-    per byte per word; every upload event holds "token" (its route) anyway.
-    """
-    if b"@" in line:
-        return True
-    for separator in (0x20, 0x25, 0x2B):  # " ", "%", "+"
-        at = line.find(separator)
-        while at >= 0:
-            # One byte first: most separators follow no credential word ("Torque Pro", "+00:00").
-            if line[at - 1] in _LAST_BYTES and line[at - 6 if at > 6 else 0:at].lower().endswith(_WORD_BYTES):
-                return True
-            if separator == 0x25 and line[at:at + 3] == b"%40":  # a URL-encoded "@"
-                return True
-            at = line.find(separator, at + 1)
-    return False
-
-
-def _credential_sub(match: re.Match[str]) -> str:
-    return match[1] + " " + REDACTED
 
 
 def emails_redact(text: str) -> str:
@@ -232,14 +200,15 @@ def emails_redact(text: str) -> str:
     return "".join(parts)
 
 
-def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+def text_redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with the secrets, e-mail addresses and credentials replaced, grown by at most GROWTH_FLOOR."""
     # Patterns first: a known secret replaced inside an e-mail or a credential would leave the rest
     # of it unrecognisable (`jane@private-[redacted].example`).
-    out = emails_redact(text)
-    lowered = out.lower()  # no credential word, no credential: a search per word beats the pattern's scan
-    if "token" in lowered or "bearer" in lowered or "basic" in lowered:
-        out = _CREDENTIAL.sub(_credential_sub, out)
+    out = emails_redact(text) if "@" in text or "%40" in text else text
+    # No separator or no credential word, no credential: a search for each beats the pattern's scan.
+    if (" " in out or "+" in out or "%20" in out) and (
+            "token" in (lowered := out.lower()) or "bearer" in lowered or "basic" in lowered):
+        out = _CREDENTIAL.sub(lambda match: match[1] + " " + REDACTED, out)
     for secret in secrets:
         out = out.replace(secret, REDACTED)
     if len(out) > len(text) and len(out) > GROWTH_FLOOR:
@@ -248,38 +217,98 @@ def text_redact(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 
 def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
-    """Untrusted `text` for an event, cut to `limit` characters and scrubbed before it is cut: cut first, it
-    could keep a fragment no scrub recognises (`jane@example` has no dotted domain; 24 of a token's 32
-    characters). Text that fits is scrubbed once, at emission: scrubbing it here too cost 4 us an upload."""
-    if len(text) <= limit:
-        return text
-    return text_redact(text, tuple(secrets))[:limit]
+    """`text` cut to `limit` characters, scrubbed before it is cut: cut first, it could keep a fragment no
+    scrub recognises (`jane@example` has no dotted domain; 24 of a token's 32 characters). Text that fits
+    is left to the scrub of the field it is set in (`WideEvent.set`): most of it never reaches one."""
+    return text if len(text) <= limit else text_redact(text, secrets)[:limit]
 
 
-def _scrubbed(value: Any, secrets: tuple[str, ...], kept: frozenset[FieldName], namespace: str | None = None) -> Any:
-    """`value` (parsed JSON) scrubbed but for the `kept` fields; `namespace`: the top-level field it is
-    under. Keys lose e-mails and credentials, never a known secret (a token `http` would rename a namespace)."""
-    if type(value) is str:
+_PLAIN = (int, float, date, time, type(None))  # written as they are: nothing to scrub
+
+
+def value_scrub(value: Any, secrets: Iterable[str]) -> Any:
+    """An untrusted value scrubbed: strings, and those in lists and dicts (keys too); another object as
+    its str(), which the line would write."""
+    if isinstance(value, str):
         return text_redact(value, secrets)
-    if type(value) is list:
-        return [_scrubbed(item, secrets, kept, namespace) for item in value]
-    if type(value) is not dict:
-        return value
-    out = {}
-    for key, item in value.items():
-        if (key if namespace is None else (namespace, key)) in kept:
-            out[key] = item
-        else:
-            out[text_redact(key)] = _scrubbed(item, secrets, kept, key if namespace is None else namespace)
+    if type(value) is dict:
+        return {value_scrub(k, secrets) if isinstance(k, str) else k: value_scrub(v, secrets) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return [value_scrub(item, secrets) for item in value] if value else value
+    return value if isinstance(value, _PLAIN) else text_redact(str(value), secrets)
+
+
+# namespace -> may `set` store these fields as they are? (`SECRET_FIELD_NAMES.isdisjoint` where the code
+# writes the whole namespace, `<the fields it writes>.issuperset` elsewhere.) Filled by `fields_scrub`.
+SCREENS: dict[str, Callable[[Iterable[str]], bool]] = {}
+_written: dict[str, frozenset[str] | None] = {}
+_untrusted: dict[tuple[Any, ...], tuple[str, ...]] = {}  # (namespace, *field names) -> those `set` scrubs
+_filled_from: list[Vocabulary] = []
+
+
+def _written_in(namespace: str) -> frozenset[str] | None:
+    """The fields of `namespace` kept as they are, but secret names; None: all of them."""
+    if not _filled_from or _filled_from[0] is not vocabulary():  # an app registered since
+        SCREENS.clear()
+        _written.clear()
+        _untrusted.clear()
+        _filled_from[:] = [vocabulary()]
+    if namespace not in _written:
+        whole = kept_whole()
+        _written[namespace] = None if namespace in whole else frozenset(
+            p[1] for p in whole if type(p) is tuple and p[0] == namespace) - SECRET_FIELD_NAMES
+    return _written[namespace]
+
+
+def fields_scrub(namespace: str, fields: Mapping[str, Any], secrets: Iterable[str], *, mine: bool = False
+                 ) -> dict[str, Any]:
+    """`fields` for `namespace` with the values of secret names replaced and the untrusted ones scrubbed (in
+    place if `mine`). Its field names are the code's: a known secret spelling one (`http`) leaves it whole."""
+    shape = (namespace, *fields)  # the code sets a namespace with a few shapes of fields, again and again
+    names = _untrusted.get(shape)
+    if names is None:
+        written = _written_in(namespace)
+        SCREENS[namespace] = SECRET_FIELD_NAMES.isdisjoint if written is None else written.issuperset
+        if len(_untrusted) > 1000:
+            _untrusted.clear()
+        names = _untrusted[shape] = tuple(fields.keys() & SECRET_FIELD_NAMES if written is None
+                                          else fields.keys() - written)
+    out = fields if mine and type(fields) is dict else dict(fields)
+    for key in names:
+        value = out[key]
+        out[key] = (REDACTED if key in SECRET_FIELD_NAMES else
+                    text_redact(value, secrets) if type(value) is str else value_scrub(value, secrets))
     return out
 
 
+def event_scrub(data: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
+    """`data` (an event) with its untrusted values scrubbed, in place: a secret learned after they were set."""
+    for name, value in data.items():
+        if _written_in(name) is not None:
+            data[name] = fields_scrub(name, value, secrets) if type(value) is dict else value_scrub(value, secrets)
+    return data
+
+
+def _suspect(line: bytes) -> bool:
+    """Could a JSON line hold an e-mail or a credential? A cheap superset of what the patterns match: orjson
+    escapes control characters, so only " ", "%" (of %20) and "+" can follow a credential word."""
+    if b"@" in line:
+        return True
+    for separator in (0x20, 0x25, 0x2B):
+        at = line.find(separator)
+        while at >= 0:
+            if line[at - 1] in _LAST_BYTES and line[at - 6 if at > 6 else 0:at].lower().endswith(_WORD_BYTES):
+                return True
+            if separator == 0x25 and line[at:at + 3] == b"%40":  # a URL-encoded "@"
+                return True
+            at = line.find(separator, at + 1)
+    return False
+
+
 def redact_line(line: bytes, secrets: Iterable[str] = ()) -> bytes:
-    """`line` (JSON from orjson) with e-mail addresses, credentials and each of `secrets` replaced by "[redacted]"."""
-    found: tuple[str, ...] = ()
-    for secret in secrets:  # a loop, not a generator: this runs on every kept event
-        if orjson.dumps(secret)[1:-1] in line:  # the secret as the JSON line spells it (escapes)
-            found += (secret,)
+    """An event already serialized (JSON from orjson), scrubbed as `WideEvent.set` scrubs one being built;
+    screened first: most lines hold nothing to scrub."""
+    found = [secret for secret in secrets if orjson.dumps(secret)[1:-1] in line]  # as the line spells it
     if not found and not _suspect(line):
         return line
-    return orjson.dumps(_scrubbed(orjson.loads(line), found, kept_whole()))
+    return orjson.dumps(event_scrub(orjson.loads(line), found))

@@ -3,7 +3,7 @@
 logging_policy names no app: an app that emits wide events calls `vocabulary_register` from its
 AppConfig.ready() with the business facts an admin may mark critical, the URL path prefixes whose
 rest is a secret (an upload token in the path), the fields of its namespaces whose format the
-schema fixes (kept whole by the scrub), its operations' default sampling rules, the names of its
+schema fixes or its code writes (kept whole by the scrub), its operations' default sampling rules, the names of its
 timers and the fields `manage.py events` shows in an event's one-line summary. Each registration builds a new frozen `Vocabulary`; readers take `vocabulary()` (one global
 read) and never merge per event. Code that runs before the apps are ready (a log filter at
 start-up, a form class built at admin autodiscovery) reads it when it runs, not at import.
@@ -27,6 +27,7 @@ class Vocabulary:
     business_events: tuple[str, ...] = ()
     secret_path_prefixes: tuple[str, ...] = ()
     schema_fixed: frozenset[FieldName] = frozenset()
+    written: frozenset[FieldName] = frozenset()  # a namespace: all of its fields
     rules: Mapping[str, OperationRule] = field(default_factory=lambda: MappingProxyType({}))
     timings: tuple[str, ...] = ()
     summary_fields: tuple[tuple[str, str, str], ...] = ()  # (namespace, field, label)
@@ -41,8 +42,9 @@ def vocabulary() -> Vocabulary:
 
 
 def vocabulary_register(*, business_events: Iterable[str] = (), secret_path_prefixes: Iterable[str] = (),
-                        schema_fixed: Iterable[FieldName] = (), rules: Mapping[str, OperationRule] | None = None,
-                        timings: Iterable[str] = (), summary_fields: Iterable[tuple[str, str, str]] = ()
+                        schema_fixed: Iterable[FieldName] = (), written: Iterable[FieldName] = (),
+                        rules: Mapping[str, OperationRule] | None = None, timings: Iterable[str] = (),
+                        summary_fields: Iterable[tuple[str, str, str]] = ()
                         ) -> Vocabulary:
     """Add an app's words to the vocabulary (idempotent: a name registered twice counts once)."""
     global _current
@@ -51,6 +53,7 @@ def vocabulary_register(*, business_events: Iterable[str] = (), secret_path_pref
         business_events=_merged(old.business_events, business_events),
         secret_path_prefixes=_merged(old.secret_path_prefixes, secret_path_prefixes),
         schema_fixed=old.schema_fixed | frozenset(schema_fixed),
+        written=old.written | frozenset(written),
         rules=MappingProxyType({**old.rules, **(rules or {})}),
         timings=_merged(old.timings, timings),
         summary_fields=old.summary_fields + tuple(f for f in summary_fields if f not in old.summary_fields),

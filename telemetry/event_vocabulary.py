@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from logging_policy.sampling import OperationRule
-from logging_policy.vocabulary import vocabulary_register
+from logging_policy.vocabulary import FieldName, vocabulary_register
+from telemetry.vehicle_context import CONTEXT_FIELDS
 
 # Business facts an admin may mark critical (always kept). Adding a fact in code? List it here.
 BUSINESS_EVENTS = ("trip_created", "gas_mode_entered", "trip_finalized", "charging_session_started",
@@ -13,6 +14,15 @@ UPLOAD_PREFIX = "/api/torque/upload/"
 # Fields of telemetry's namespaces whose format docs/events.schema.json fixes (an enum): kept whole.
 SCHEMA_FIXED = frozenset({("telemetry", "message_kind"), ("telemetry", "outcome"), ("telemetry", "soc_source"),
                           ("trip", "soc_source")})
+# What telemetry's code writes (a namespace: all of it), set as it is; the rest (the session, the trip key,
+# the protocol version, the rejected keys, what the weather service says) is scrubbed as it is set.
+WRITTEN: frozenset[FieldName] = frozenset({"trip", "trips", "tasks", "battery", "stats", "charging", "refuel",
+                     *(("vehicle", name) for name in CONTEXT_FIELDS),
+                     *(("telemetry", name) for name in (
+                         "reading_at", "key_count", "value_count", "unknown_key_count", "rejected_count", "soc_pct",
+                         "odometer_miles", "speed_mph", "hv_power_kw", "engine_rpm", "engine_running", "has_gps",
+                         "charger_connected", "ambient_temp_f", "fuel_level_pct", "battery_capacity_kwh", "stored",
+                         "duplicate", "reading_id", "pids_described"))})
 RULES = {
     "telemetry_upload": OperationRule(sample_rate=0.05),
     "trip_finalize": OperationRule(sample_rate=1.0),
@@ -28,4 +38,4 @@ SUMMARY_FIELDS = (("trip", "id", "trip"), ("telemetry", "outcome", "upload"))  #
 
 def telemetry_vocabulary_register() -> None:
     vocabulary_register(business_events=BUSINESS_EVENTS, secret_path_prefixes=(UPLOAD_PREFIX,),
-                        schema_fixed=SCHEMA_FIXED, rules=RULES, timings=TIMINGS, summary_fields=SUMMARY_FIELDS)
+                        schema_fixed=SCHEMA_FIXED, written=WRITTEN, rules=RULES, timings=TIMINGS, summary_fields=SUMMARY_FIELDS)
