@@ -9,8 +9,8 @@ the same machine state: `decide` with the per-key rates (the budgeted path event
 the same plus the bookkeeping around it (`advance` before, `record` after), `decide` without
 rates (the rules alone: the path before budgets), and the trace-id hash alone. The ratios
 are printed. The synthetic events arrive in no time, so the budgets bind as in a flood:
-the counts are checked against the truth through the weights. Pure: no Django; the policy is
-the default one with telemetry's rules and business facts registered, as in a running process.
+the counts are checked against the truth through the weights. No database: Django is set up
+only so that the apps register their rules and business facts, as in a running process.
 
 The timed loops drop each decision at once, as the middleware does; the decisions are then
 made again, untimed, to be counted. Timing a list of 100,000 decisions kept alive would time
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import sys
@@ -30,12 +31,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
+import django
 
-from logging_policy.adaptive import AdaptiveRates
-from logging_policy.estimator import HTSums
-from logging_policy.sampling import budget_per_minute, decide, default_policy, trace_draw
-from logging_policy.synthetic import synthetic_event
-from telemetry.event_vocabulary import telemetry_vocabulary_register
+django.setup()  # TelemetryConfig.ready() registers the upload's rule and business facts, as in a running process
+
+from logging_policy.adaptive import AdaptiveRates  # noqa: E402
+from logging_policy.estimator import HTSums  # noqa: E402
+from logging_policy.sampling import budget_per_minute, decide, default_policy, trace_draw  # noqa: E402
+from logging_policy.synthetic import synthetic_event  # noqa: E402
 
 MIX = {"ordinary": 0.90, "new_vehicle": 0.05, "critical": 0.02, "heavy": 0.015, "slow": 0.01, "error": 0.005}
 EXPECTED = {"ordinary": 0.05, "new_vehicle": 0.25, "critical": 1.0, "heavy": 1.0, "slow": 1.0, "error": 1.0}
@@ -46,8 +50,6 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=100_000)
     args = parser.parse_args()
-    # What TelemetryConfig.ready() does in a Django process: the upload's rule and its business facts.
-    telemetry_vocabulary_register()
     policy = default_policy()
     rng = random.Random(2026)
     profiles, weights = list(MIX), list(MIX.values())

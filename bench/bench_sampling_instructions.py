@@ -6,7 +6,7 @@
 of upload events, in a child Python under callgrind, once with no decisions and once with
 `--decisions`; the difference divided by the count is one decision (start-up and the events'
 generation cancel out). `--compare` counts another checkout's `decide` (an older commit's
-worktree) beside this one, with this script. Pure: no Django. Needs valgrind. Prints one JSON
+worktree) beside this one, with this script. Needs valgrind. Prints one JSON
 line last (for bench/run_all.py).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,13 +27,14 @@ def child(tree: Path, decisions: int) -> None:
     import random
 
     sys.path.insert(0, str(tree))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volttracker.settings")
+    import django
+
+    django.setup()  # the apps register their rules and business facts (TelemetryConfig.ready())
     from bench.bench_sampling import MIX
     from logging_policy.adaptive import AdaptiveRates
     from logging_policy.sampling import budget_per_minute, decide, default_policy
     from logging_policy.synthetic import synthetic_event
-    from telemetry.event_vocabulary import telemetry_vocabulary_register
-
-    telemetry_vocabulary_register()
     policy = default_policy()
     rng = random.Random(2026)
     events = [synthetic_event(p, rng) for p in rng.choices(list(MIX), list(MIX.values()), k=POOL)]
@@ -64,7 +66,9 @@ def main() -> None:
     valgrind_required()
 
     def count(tree: Path) -> float:
-        return per_unit(lambda n: [__file__, "--child", str(n), "--tree", str(tree)], args.decisions, ROOT)
+        # The child runs in `tree`: Celery's loader puts the working directory first on sys.path.
+        script = str(Path(__file__).resolve())
+        return per_unit(lambda n: [script, "--child", str(n), "--tree", str(tree)], args.decisions, tree)
 
     now = count(ROOT)
     result: dict[str, object] = {"bench": "sampling_instructions", "decisions": args.decisions,
